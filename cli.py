@@ -69,6 +69,287 @@ def main(argv: Sequence[str] | None = None) -> int:
 # Commands (each helper adds its own block here; keep blocks independent)
 # ---------------------------------------------------------------------------------------------
 
+# --- extract --------------------------------------------------------------------------------
+
+
+def _progress_reporter(total: int):
+    """A rich progress bar on stderr for batches of more than a few files; None otherwise."""
+    if total <= 3:
+        return None
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    return Progress(TextColumn("[bold]reading"), BarColumn(), MofNCompleteColumn(),
+                    TextColumn("{task.fields[status]}"), TimeElapsedColumn(),
+                    console=_stderr(), transient=True)
+
+
+def _report_failures(failures) -> None:
+    err = _stderr()
+    for path, reason in failures:
+        line = reason if str(reason).startswith(str(path)) else f"{path}: {reason}"
+        err.print(f"[red]failed[/red] {line}", markup=True, highlight=False, soft_wrap=True)
+
+
+def run_extraction(paths, workers: int = 1, cache=None):
+    """Extract rows from papers with a progress bar; returns the pipeline's result."""
+    from extract.pipeline import extract_paths
+
+    progress = _progress_reporter(len(paths))
+    if progress is None:
+        return extract_paths(paths, workers=workers, cache=cache)
+    with progress:
+        task = progress.add_task("reading", total=len(paths), status="")
+
+        def tick(path, ok):
+            progress.update(task, advance=1, status=("" if ok else f"failed: {path}"))
+
+        return extract_paths(paths, workers=workers, cache=cache, progress=tick)
+
+
+@command
+def add_extract(sub) -> None:
+    p = sub.add_parser("extract", help="read papers and write study rows with evidence")
+    p.add_argument("paths", nargs="+", metavar="PATH")
+    p.add_argument("-o", "--output", help="OUT.csv, .json or .parquet (default: CSV on stdout)")
+    p.add_argument("--workers", type=int, default=1, help="parallel processes (default 1)")
+    p.add_argument("--cache", default=None, help="cache folder for parsed documents")
+    p.add_argument("--json", action="store_true", help="print the rows as JSON records on stdout")
+    p.set_defaults(func=cmd_extract)
+
+
+def cmd_extract(args) -> int:
+    from pathlib import Path
+
+    from extract.rows import write_rows
+
+    if args.workers < 1:
+        raise UsageError("--workers must be at least 1")
+    paths = [Path(p) for p in args.paths]
+    if args.output and Path(args.output).suffix.lower() not in (".csv", ".json", ".parquet"):
+        raise UsageError(f"{args.output}: unknown output format (use .csv, .json or .parquet)")
+    result = run_extraction(paths, workers=args.workers, cache=args.cache)
+    _report_failures(result.failures)
+    rows = result.rows
+    if getattr(args, "workspace", None):
+        pass  # the workspace block below adds documents and rows (see add_extract_workspace)
+    if args.output:
+        write_rows(rows, args.output)
+        _stderr().print(f"{len(rows)} rows from {len(paths) - len(result.failures)} of {len(paths)} files → {args.output}")
+    elif args.json:
+        sys.stdout.write(rows.to_json(orient="records", force_ascii=False) + "\n")
+    else:
+        rows.to_csv(sys.stdout, index=False)
+    return EXIT_FAILED if result.failures else EXIT_OK
+
+
+# --- pool and forest ------------------------------------------------------------------------
+
+
+MEASURES = ("PR", "PLN", "PLO", "PAS", "PFT", "IR", "IRLN", "IRS", "IRFT")
+METHODS = ("EE", "FE", "DL", "HE", "HS", "SJ", "ML", "REML", "EB", "PM", "GLMM")
+
+
+def _add_pool_options(p) -> None:
+    p.add_argument("rows", metavar="ROWS", help="litmeta study rows (CSV/JSON/Parquet), a workspace, or a CSV with study,events,total | study,events,person_time | study,yi,vi")
+    p.add_argument("--outcome", help="outcome to pool (study rows); needed when the rows hold several")
+    p.add_argument("--group-by", dest="group_by", help="column giving subgroups")
+    p.add_argument("--measure", type=str.upper, help="PR PLN PLO PAS PFT (proportions), IR IRLN IRS IRFT (rates); default PLO / IRLN")
+    p.add_argument("--method", type=str.upper, default="REML", help="DL HE HS SJ ML REML EB PM EE GLMM (default REML)")
+    p.add_argument("--test", choices=("z", "knha"), default="z")
+    p.add_argument("--level", type=float, default=95.0)
+    p.add_argument("--json", action="store_true", help="one JSON object on stdout (Contract 2 keys)")
+
+
+def load_pool_data(args):
+    """Turn the ROWS argument into (DataFrame for meta.pool, measure, description)."""
+    from pathlib import Path
+
+    import pandas as pd
+
+    from meta.selection import RATE_MEASURES, entries_for
+
+    path = Path(args.rows)
+    if args.measure and args.measure not in MEASURES:
+        raise UsageError(f"unknown measure {args.measure} (use one of {' '.join(MEASURES)})")
+    if args.method not in METHODS:
+        raise UsageError(f"unknown method {args.method} (use one of {' '.join(METHODS)})")
+    df = _read_rows_arg(path)
+    cols = set(df.columns)
+    if "outcome" in cols and "study_id" in cols:  # litmeta study rows
+        outcomes = sorted(o for o in df["outcome"].dropna().unique() if o)
+        outcome = args.outcome
+        if outcome is None:
+            if len(outcomes) != 1:
+                raise UsageError(f"{path}: several outcomes, choose one with --outcome ({', '.join(outcomes)})")
+            outcome = outcomes[0]
+        if outcome not in outcomes:
+            raise UsageError(f"{path}: no rows for outcome {outcome!r} (found: {', '.join(outcomes) or 'none'})")
+        kind = "rate" if (args.measure in RATE_MEASURES) else "proportion"
+        data = entries_for(df, outcome, kind)
+        if not len(data) and args.measure is None:
+            kind, data = "rate", entries_for(df, outcome, "rate")
+        if not len(data):
+            raise UsageError(f"{path}: outcome {outcome!r} has no rows with events and {'person-time' if kind == 'rate' else 'a total'}")
+        keep = ["study", "events", "person_time" if kind == "rate" else "total"]
+        if args.group_by:
+            if args.group_by not in data.columns:
+                raise UsageError(f"{path}: no column {args.group_by!r} to group by")
+            data = data.assign(group=data[args.group_by].astype(str))
+            keep.append("group")
+        measure = args.measure or ("IRLN" if kind == "rate" else "PLO")
+        return data[keep].reset_index(drop=True), measure, outcome
+    data = df.copy()
+    if "study" not in data.columns:
+        data["study"] = [f"Study {i + 1}" for i in range(len(data))]
+    if args.group_by:
+        if args.group_by not in data.columns:
+            raise UsageError(f"{path}: no column {args.group_by!r} to group by")
+        data["group"] = data[args.group_by].astype(str)
+    if {"yi", "vi"} <= cols:
+        return data, None, path.stem
+    if {"events", "person_time"} <= cols:
+        return data, args.measure or "IRLN", path.stem
+    if {"events", "total"} <= cols:
+        return data, args.measure or "PLO", path.stem
+    raise UsageError(f"{path}: need columns study,events,total or study,events,person_time or study,yi,vi")
+
+
+def _read_rows_arg(path):
+    from extract.rows import read_rows
+
+    if not path.exists():
+        raise UsageError(f"{path}: no such file or workspace")
+    try:
+        from extract import workspace as ws
+    except ImportError:  # pragma: no cover - workspace package absent
+        ws = None
+    if ws is not None and hasattr(ws, "is_workspace") and ws.is_workspace(path):
+        return ws.effective_rows(path)
+    try:
+        return read_rows(path)
+    except Exception as exc:  # pandas raises many kinds; the user needs one line
+        raise UsageError(f"{path}: cannot read rows ({type(exc).__name__}: {exc})") from None
+
+
+def fit_from_args(args):
+    import meta
+    from meta.errors import MetaError
+
+    data, measure, label = load_pool_data(args)
+    try:
+        result = meta.pool(data, measure=measure, method=args.method, test=args.test, level=args.level,
+                           group="group" if args.group_by else None)
+    except MetaError as exc:
+        raise UsageError(str(exc)) from None
+    return result, label
+
+
+@command
+def add_pool(sub) -> None:
+    p = sub.add_parser("pool", help="pool one outcome with a random-effects model (metafor-exact)")
+    _add_pool_options(p)
+    p.set_defaults(func=cmd_pool)
+
+
+def cmd_pool(args) -> int:
+    import json
+
+    result, label = fit_from_args(args)
+    if args.json:
+        sys.stdout.write(json.dumps(result.to_dict(), allow_nan=False, default=_json_default) + "\n")
+    else:
+        from rich.console import Console
+
+        Console().print(result.summary(), markup=False, highlight=False)
+    return EXIT_OK
+
+
+def _json_default(value):
+    import numpy as np
+
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+@command
+def add_forest(sub) -> None:
+    p = sub.add_parser("forest", help="draw a forest plot (PNG, SVG or PDF)")
+    _add_pool_options(p)
+    p.add_argument("-o", "--output", required=True, help="PLOT.png, .svg or .pdf")
+    p.add_argument("--sort", choices=("estimate", "year", "weight"), default=None)
+    p.set_defaults(func=cmd_forest)
+
+
+def cmd_forest(args) -> int:
+    from pathlib import Path
+
+    if Path(args.output).suffix.lower() not in (".png", ".svg", ".pdf"):
+        raise UsageError(f"{args.output}: use a .png, .svg or .pdf file name")
+    result, label = fit_from_args(args)
+    fig = result.plot(sort=args.sort, title=label)
+    fig.savefig(args.output, dpi=200, bbox_inches="tight")
+    _stderr().print(f"forest plot of {result.k} studies → {args.output}")
+    return EXIT_OK
+
+
+# --- report ---------------------------------------------------------------------------------
+
+
+@command
+def add_report(sub) -> None:
+    p = sub.add_parser("report", help="terminal summary of study rows and pooled outcomes (default: the bundled corpus)")
+    p.add_argument("paths", nargs="*", metavar="PATH", help="papers to extract first, or study-row files / a workspace")
+    p.add_argument("--workers", type=int, default=1)
+    p.add_argument("--json", action="store_true", help="the same content as one JSON object")
+    p.add_argument("--markdown", action="store_true", help="the same content as a Markdown document")
+    p.add_argument("--plots", metavar="DIR", help="also write a forest plot per outcome into DIR")
+    p.add_argument("--method", type=str.upper, default="REML")
+    p.add_argument("--test", choices=("z", "knha"), default="z")
+    p.set_defaults(func=cmd_report)
+
+
+def cmd_report(args) -> int:
+    import json
+    from pathlib import Path
+
+    import pandas as pd
+
+    from meta.report import build_report
+
+    failures, documents = [], []
+    if not args.paths:
+        import corpus
+
+        rows = corpus.load_evidence_base()
+        title = "litmeta: bundled evidence base"
+        documents = sorted(rows["study_id"].unique())
+    else:
+        row_files = [Path(p) for p in args.paths if Path(p).suffix.lower() in (".csv", ".parquet", ".json") or Path(p).is_dir()]
+        papers = [Path(p) for p in args.paths if Path(p) not in row_files]
+        frames = [_read_rows_arg(p) for p in row_files]
+        if papers:
+            result = run_extraction(papers, workers=args.workers)
+            failures = list(result.failures)
+            frames.append(result.rows)
+            documents = [str(p) for p in papers if str(p) not in {str(f[0]) for f in failures}]
+        rows = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+        title = f"litmeta: {len(args.paths)} input(s)"
+    report = build_report(rows, title=title, documents=documents, failures=failures,
+                          method=args.method, test=args.test)
+    if args.plots:
+        report.write_plots(args.plots)
+    if args.json:
+        sys.stdout.write(json.dumps(report.to_dict(), default=_json_default) + "\n")
+    elif args.markdown:
+        sys.stdout.write(report.to_markdown())
+    else:
+        from rich.console import Console
+
+        Console().print(report)
+    _report_failures(failures)
+    return EXIT_FAILED if failures else EXIT_OK
+
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -86,27 +86,6 @@ def load_evidence_base(shared: Path | None = None) -> pd.DataFrame:
     return df
 
 
-def poolable(rows: pd.DataFrame, outcome: str, kind: str = "proportion") -> pd.DataFrame:
-    """One entry per study for ``outcome``: its overall row, else each of its subgroup rows.
-
-    ``kind="proportion"`` takes rows counting patients out of a total; ``"rate"`` takes rows
-    with person-time. Subgroups of one study hold different patients, so pooling them as
-    separate entries does not count anyone twice; the label says which subgroup it is.
-    """
-    sel = rows[(rows["outcome"] == outcome) & (rows["status"] != "excluded") & rows["events"].notna()]
-    if kind == "rate":
-        sel = sel[sel["person_time"].notna() & (pd.to_numeric(sel["person_time"]) > 0)]
-    else:
-        sel = sel[sel["total"].notna() & (sel["unit"].fillna("patients") != "episodes")]
-    parts = []
-    for sid, grp in sel.groupby("study_id", sort=False):
-        overall = grp[grp["group"] == "overall"]
-        use = overall.head(1) if len(overall) else grp
-        use = use.assign(study=[sid if g == "overall" else f"{sid} ({g})" for g in use["group"]])
-        parts.append(use)
-    return pd.concat(parts, ignore_index=True) if parts else sel.assign(study=[])
-
-
 def evidence_of(row: pd.Series) -> list[dict]:
     value = row["evidence"]
     return json.loads(value) if isinstance(value, str) else list(value or [])
