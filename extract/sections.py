@@ -1,0 +1,268 @@
+"""Parts of a paper (title, abstract, methods, results, …) from its heading lines.
+
+Why from headings only: every reader (text, Markdown, HTML, JATS, PDF) ends with the paper as
+plain text in reading order, and headings are what survives all of them. The heading words
+are data (``section_headings.json``); this module only decides which lines are headings:
+
+- Markdown headings (``# Title``, ``### Results``); an unknown heading at level 1 is the title,
+  other unknown headings end the current part unless they are deeper (a subsection);
+- a line that is nothing but a known heading ("2 Methods", "METHODS", "Materials and methods:",
+  "References (17)");
+- run-in labels at the start of a paragraph ("**Results:** 13 of 96 …", "Keywords: …"): before
+  the first real heading they mark a structured abstract;
+- a block of numbered references ("[1] …", "1. 1.") when no heading names it;
+- table spans (given by the reader) as ``tables`` parts nested inside the others.
+"""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Iterable, Iterator, Sequence
+
+from .document import Section, Table
+
+VOCAB_FILE = Path(__file__).with_name("section_headings.json")
+MAIN = ("abstract", "introduction", "methods", "results", "discussion", "conclusion", "references")
+
+_MD_HEADING = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t]*#*[ \t]*$")
+_NUMBERING = re.compile(r"^(?:(?:\d+(?:\.\d+)*|[IVX]{1,5}|[A-H])[.)]?\s+)")
+_DECOR = re.compile(r"[*_`]+|</?[a-z]+[^>]*>")
+_COUNT = re.compile(r"\s*\(\d+\)\s*$")
+_RUN_IN = re.compile(r"^[ \t]*(?:\*\*|__)?([^\n:：*]{2,48}?)[ \t]*(?:[:：](?:\*\*|__)?|(?:\*\*|__)[:：])[ \t]*(?=\S)")
+_REF_LINE = re.compile(r"^\s*(?:\[\d{1,3}\]\s+\S|\d{1,3}\.\s+\d{1,3}\.\s*$)")
+
+
+@dataclass(frozen=True)
+class Line:
+    text: str
+    start: int
+    end: int
+
+
+@lru_cache(maxsize=1)
+def vocabulary() -> tuple[dict[str, str], frozenset[str]]:
+    """Heading → part name, and the run-in labels of structured abstracts (from the JSON file)."""
+    data = json.loads(VOCAB_FILE.read_text(encoding="utf-8"))
+    names: dict[str, str] = {}
+    for part, words in data.items():
+        if part.startswith("_") or part == "abstract_labels":
+            continue
+        for w in words:
+            names.setdefault(normalise(w), part)
+    return names, frozenset(normalise(w) for w in data.get("abstract_labels", []))
+
+
+def normalise(heading: str) -> str:
+    """Heading text as a vocabulary key: no numbering, markup, colon or count; lower case."""
+    h = _DECOR.sub("", heading).strip()
+    h = _NUMBERING.sub("", h)
+    h = _COUNT.sub("", h)
+    h = h.strip(" \t:：.-—|").replace("&", "and").replace("’", "'")
+    return re.sub(r"\s+", " ", h).lower()
+
+
+def heading_name(heading: str) -> str | None:
+    """The part a heading names (``"2. Materials and Methods"`` → ``"methods"``), or None."""
+    return vocabulary()[0].get(normalise(heading))
+
+
+def iter_lines(text: str) -> Iterator[Line]:
+    pos = 0
+    for raw in text.split("\n"):
+        yield Line(raw, pos, pos + len(raw))
+        pos += len(raw) + 1
+
+
+def _blank(line: Line | None) -> bool:
+    return line is None or not line.text.strip()
+
+
+def find_sections(text: str, tables: Sequence[Table] = ()) -> list[Section]:
+    """Sections of ``text`` in reading order; ``tables`` add nested ``tables`` sections.
+
+    Top-level sections do not overlap: each runs to the start of the next one (the last to the
+    end of the text). Table sections lie inside them, so ``Document.section_of`` names a table
+    cell "tables" and the sentence after the table by its enclosing part.
+    """
+    lines = list(iter_lines(text))
+    marks = _headings(lines) + _run_in(lines, text)
+    marks.sort(key=lambda m: m[0])
+    marks = _structured_abstract(marks)
+    marks = _add_references(marks, lines)
+    marks = _add_title(marks, lines)
+    sections: list[Section] = []
+    for i, (start, name, heading) in enumerate(marks):
+        end = marks[i + 1][0] if i + 1 < len(marks) else len(text)
+        end = _rstrip(text, start, end)
+        if sections and sections[-1].name == name and not text[sections[-1].start:start].replace(
+                sections[-1].heading, "", 1).strip(" \t\n#*:"):
+            sections[-1].end = end  # "References" directly followed by "REFERENCES": one part
+            continue
+        sections.append(Section(name, heading, start, end))
+    sections.extend(table_sections(tables, text))
+    sections.extend(_orphan_captions(lines, tables))
+    sections.sort(key=lambda s: (s.start, -s.end))
+    return sections
+
+
+def table_sections(tables: Iterable[Table], text: str = "") -> list[Section]:
+    """One ``tables`` section per table span (caption to footnotes)."""
+    out = []
+    for t in tables:
+        if t.start >= 0 and t.end > t.start:
+            out.append(Section("tables", t.label or "table", t.start, t.end))
+    return out
+
+
+def _orphan_captions(lines: list[Line], tables: Sequence[Table]) -> list[Section]:
+    """A short "Table N …" line whose grid the reader could not parse: caption plus the next block."""
+    from .tables import is_caption, split_caption
+
+    out = []
+    for i, line in enumerate(lines):
+        stripped = line.text.strip().lstrip("#").strip()
+        if not stripped or len(stripped) > 200 or not is_caption(stripped):
+            continue
+        if any(t.start <= line.end and line.start <= t.end for t in tables):
+            continue
+        j = i + 1
+        while j < len(lines) and not lines[j].text.strip():
+            j += 1
+        end = line.end
+        while j < len(lines) and lines[j].text.strip() and not _REF_LINE.match(lines[j].text):
+            end = lines[j].end
+            j += 1
+        start = line.start + line.text.index(stripped[0])
+        out.append(Section("tables", split_caption(stripped)[0] or "table", start, end))
+    return out
+
+
+def _rstrip(text: str, start: int, end: int) -> int:
+    while end > start and text[end - 1] in " \t\n\r":
+        end -= 1
+    return end
+
+
+Mark = tuple[int, str, str]  # start, part name, heading as printed (a run-in label: "label:")
+
+
+def _headings(lines: list[Line]) -> list[Mark]:
+    from .tables import is_caption
+
+    marks: list[Mark] = []
+    known_level: int | None = None
+    have_title = False
+    for line in lines:
+        md = _MD_HEADING.match(line.text)
+        if md:
+            level, heading = len(md.group(1)), md.group(2)
+            if is_caption(heading):
+                continue
+            name = heading_name(heading)
+            if name is None and level == 1 and not have_title:
+                name = "title"
+            if name is None:
+                if known_level is not None and level > known_level:
+                    continue  # a subsection inside a known part
+                name = "other"
+            elif name != "title":
+                known_level = level if known_level is None else min(known_level, level)
+            have_title |= name == "title"
+            marks.append((line.start, name, heading.strip()))
+            continue
+        stripped = line.text.strip()
+        if 0 < len(stripped) <= 60 and "\t" not in line.text and not stripped.startswith(("#", "|")):
+            name = heading_name(stripped)
+            if name is not None:
+                marks.append((line.start + line.text.index(stripped[0]), name, stripped))
+    return marks
+
+
+def _run_in(lines: list[Line], text: str) -> list[Mark]:
+    names, labels = vocabulary()
+    marks: list[Mark] = []
+    for line in lines:
+        m = _RUN_IN.match(line.text)
+        if not m or _MD_HEADING.match(line.text):
+            continue
+        key = normalise(m.group(1))
+        if key in labels:
+            marks.append((line.start + len(line.text) - len(line.text.lstrip()), "abstract-label",
+                          m.group(1).strip()))
+        elif names.get(key) in ("other", "abstract"):
+            marks.append((line.start + len(line.text) - len(line.text.lstrip()), names[key],
+                          m.group(1).strip()))
+    return marks
+
+
+def _structured_abstract(marks: list[Mark]) -> list[Mark]:
+    """Run-in labels before the first main heading are one abstract; elsewhere they are not parts."""
+    first_main = next((m[0] for m in marks if m[1] in MAIN and m[1] != "abstract"), None)
+    out: list[Mark] = []
+    in_abstract = False
+    for start, name, heading in marks:
+        if name == "abstract-label":
+            if first_main is not None and start > first_main:
+                continue
+            if in_abstract:
+                continue
+            out.append((start, "abstract", heading))
+            in_abstract = True
+            continue
+        in_abstract = name == "abstract"
+        out.append((start, name, heading))
+    return out
+
+
+def _add_references(marks: list[Mark], lines: list[Line]) -> list[Mark]:
+    """A block of three or more numbered references ("[1] …") when no heading names the list."""
+    if any(m[1] == "references" for m in marks):
+        return marks
+    run: list[Line] = []
+    for line in lines:
+        if _REF_LINE.match(line.text):
+            run.append(line)
+            if len(run) >= 3:
+                first = run[0]
+                marks = marks + [(first.start + len(first.text) - len(first.text.lstrip()), "references", "")]
+                return sorted(marks, key=lambda m: m[0])
+        elif line.text.strip() and not (run and line.text.startswith((" ", "\t"))):
+            run = []
+    return marks
+
+
+def guess_title(lines: Sequence[Line], before: int | None = None) -> Line | None:
+    """The title line of a plain-text paper (a guess: used when no heading says it).
+
+    The first line when it stands alone (a blank or rule line follows) and reads like a title;
+    otherwise the longest line of 5–40 words without a full stop near the top.
+    """
+    def titleish(s: str, lo: int) -> bool:
+        words = s.split()
+        return lo <= len(words) <= 40 and not s.endswith((".", ":", ";", ",")) and not s.startswith(("http", "["))
+
+    body = [ln for ln in lines if before is None or ln.start < before][:80]
+    if not body:
+        return None
+    first = next((i for i, ln in enumerate(body) if ln.text.strip()), None)
+    if first is None:
+        return None
+    nxt = body[first + 1].text.strip() if first + 1 < len(body) else ""
+    if titleish(body[first].text.strip(), 2) and (not nxt or set(nxt) <= set("-=_*")):
+        return body[first]
+    candidates = [ln for ln in body if titleish(ln.text.strip(), 5) and "\t" not in ln.text]
+    return max(candidates, key=lambda ln: len(ln.text.strip()), default=None)
+
+
+def _add_title(marks: list[Mark], lines: list[Line]) -> list[Mark]:
+    if any(m[1] == "title" for m in marks):
+        return marks
+    main = [m[0] for m in marks if m[1] in MAIN]
+    line = guess_title(lines, before=min(main) if main else None)
+    if line is None or any(m[0] == line.start for m in marks):
+        return marks
+    lead = len(line.text) - len(line.text.lstrip())
+    return sorted(marks + [(line.start + lead, "title", line.text.strip())], key=lambda m: m[0])
