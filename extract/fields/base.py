@@ -1,0 +1,151 @@
+"""What every field extractor shares: facts with proof, and the paper read once into sentences.
+
+Why: each module finds one kind of fact, but all of them need the same sentences, the same
+vocabulary terms and the same list of places that are *not* this study (references, citing
+articles' excerpts, introductions quoting other series). Reading the paper once into a
+:class:`Context` keeps the modules small and consistent.
+
+A :class:`Fact` is one value with its evidence items (``{"quote","page","start","end"}``, made
+by ``doc.evidence`` so that ``quote == doc.text[start:end]``), a confidence and flags. An
+outcome-like finding is a plain dict with Contract 1 keys (see :func:`finding`).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+from ..document import Document
+from ..nlp import Sentence, Term, sentences, terms
+from ..numbers import Proportion, find_proportions
+from ..vocab import Vocab, load_vocab
+
+
+@dataclass
+class Fact:
+    """One extracted value with its proof; ``confidence`` < 1 and ``flags`` say when it is a guess."""
+
+    name: str
+    value: Any
+    evidence: list[dict] = field(default_factory=list)
+    confidence: float = 1.0
+    flags: list[str] = field(default_factory=list)
+
+
+def proof(doc: Document, *spans: tuple[int, int] | None) -> list[dict]:
+    """Evidence items for the given ``(start, end)`` spans (None and empty spans skipped, no repeats)."""
+    out, seen = [], set()
+    for span in spans:
+        if not span or span[1] <= span[0] or span in seen:
+            continue
+        seen.add(span)
+        out.append(doc.evidence(span[0], span[1]))
+    return out
+
+
+def finding(doc: Document, outcome: str, spans: list[tuple[int, int]], *, confidence: float = 0.9,
+            flags: list[str] | None = None, **values: Any) -> dict:
+    """A row fragment (outcome, group, counts…) with evidence for ``spans``; group defaults to overall."""
+    row = {"outcome": outcome, "group": "overall", "group_type": "overall", "unit": None}
+    row.update({k: v for k, v in values.items()})
+    row["evidence"] = proof(doc, *spans)
+    row["confidence"] = confidence
+    row["flags"] = list(flags or [])
+    return row
+
+
+# Sections whose numbers are about other studies or are not study data at all.
+FOREIGN_SECTIONS = {"references", "introduction"}
+_FOREIGN_HEADING = re.compile(r"^\s*(?:cited by|citing articles|citation excerpt|related articles|recommended articles|"
+                              r"similar articles|personalised recommendations|references?)\b", re.I | re.M)
+_REFERENCE_LINE = re.compile(r"^[ \t]*(?:\[\d{1,3}\]|\d{1,3}\.[ \t]+[A-Z][\w'\u2019-]+,? [A-Z]{1,3}[,. ]).*$", re.M)
+_CITATION_MARK = re.compile(r"\(\s*\d+(?:\s*[,\u2013-]\s*\d+)*\s*\)|\[\s*\d+(?:\s*[,\u2013-]\s*\d+)*\s*\]")
+
+
+@dataclass
+class Context:
+    """The paper read once: its sentences, their terms and count statements, and foreign zones."""
+
+    doc: Document
+    vocab: Vocab
+
+    @cached_property
+    def foreign_zones(self) -> list[tuple[int, int]]:
+        """Spans that are not this study's data: references, introduction, citing articles' excerpts."""
+        zones = [(s.start, s.end) for s in self.doc.sections if s.name in FOREIGN_SECTIONS]
+        for m in _FOREIGN_HEADING.finditer(self.doc.text):
+            zones.append((m.start(), len(self.doc.text)))
+        for m in _REFERENCE_LINE.finditer(self.doc.text):
+            zones.append((m.start(), m.end()))
+        return zones
+
+    def is_foreign(self, offset: int) -> bool:
+        return any(s <= offset < e for s, e in self.foreign_zones)
+
+    @cached_property
+    def sentences(self) -> list[Sentence]:
+        """Sentences of this study's own text (foreign zones and tables left out)."""
+        table_spans = [(t.start, t.end) for t in self.doc.tables]
+        out = []
+        for s in sentences(self.doc.text):
+            if self.is_foreign(s.start) or any(a <= s.start < b for a, b in table_spans):
+                continue
+            if self.doc.section_of(s.start) == "tables":
+                continue
+            out.append(s)
+        return out
+
+    def section(self, sent: Sentence) -> str:
+        return self.doc.section_of(sent.start) or "other"
+
+    @cached_property
+    def _terms(self) -> dict[tuple[int, str], list[Term]]:
+        return {}
+
+    def terms(self, sent: Sentence, kind: str) -> list[Term]:
+        """Vocabulary mentions of ``kind`` in ``sent`` (offsets into ``doc.text``)."""
+        key = (sent.start, kind)
+        if key not in self._terms:
+            self._terms[key] = terms(sent.text, kind, self.vocab, offset=sent.start)
+        return self._terms[key]
+
+    def proportions(self, sent: Sentence) -> list[Proportion]:
+        return find_proportions(sent.text, offset=sent.start)
+
+    def about_other_studies(self, sent: Sentence) -> bool:
+        """A sentence citing or describing other work ("previous series", "(12)", "et al.")."""
+        if self.terms(sent, "other_study"):
+            return True
+        for m in _CITATION_MARK.finditer(sent.text):
+            before = sent.text[:m.start()].rstrip()
+            if before and not re.search(r"(?:n|N)\s*=?\s*$", before) and not _looks_like_count_paren(sent.text, m):
+                return True
+        return False
+
+    def data_sentences(self) -> list[Sentence]:
+        """Sentences that may hold this study's numbers: not about other studies, not in discussion."""
+        return [s for s in self.sentences
+                if self.section(s) not in ("discussion", "introduction") and not self.about_other_studies(s)]
+
+
+def _looks_like_count_paren(text: str, m: re.Match) -> bool:
+    """"pneumonias (10)" or "sepsis (2)" is a count; "(1–9)" after a claim is a citation."""
+    inner = m.group(0)
+    if re.search(r"[,\u2013-]", inner):
+        return False
+    before = text[:m.start()].rstrip().lower()
+    return bool(re.search(r"(?:infections?|pneumonias?|sepsis|meningitis|pyelonephritis|gastroenteritis|events?|"
+                          r"episodes?|deaths?|cases?|patients?|bacteremia|cellulitis|zoster|abscess|colitis)$", before))
+
+
+def context_for(doc: Document, vocab: Vocab | None = None) -> Context:
+    return Context(doc, vocab or load_vocab())
+
+
+def clause_bounds(text: str, pos: int, lo: int = 0, hi: int | None = None) -> tuple[int, int]:
+    """The clause of ``text`` around ``pos``: between the nearest ``;`` or sentence edges."""
+    hi = len(text) if hi is None else hi
+    a = max(text.rfind(";", lo, pos), lo - 1) + 1
+    b = text.find(";", pos, hi)
+    return a, (hi if b == -1 else b)
