@@ -127,6 +127,8 @@ def cmd_extract(args) -> int:
     paths = [Path(p) for p in args.paths]
     if args.output and Path(args.output).suffix.lower() not in (".csv", ".json", ".parquet"):
         raise UsageError(f"{args.output}: unknown output format (use .csv, .json or .parquet)")
+    if getattr(args, "workspace", None):
+        return cmd_extract_workspace(args)  # the review workspace block below
     result = run_extraction(paths, workers=args.workers, cache=args.cache)
     _report_failures(result.failures)
     rows = result.rows
@@ -224,7 +226,10 @@ def _read_rows_arg(path):
     except ImportError:  # pragma: no cover - workspace package absent
         ws = None
     if ws is not None and hasattr(ws, "is_workspace") and ws.is_workspace(path):
-        return ws.effective_rows(path)
+        try:
+            return ws.effective_rows(path)
+        except ws.WorkspaceError as exc:
+            raise UsageError(str(exc)) from None
     try:
         return read_rows(path)
     except Exception as exc:  # pandas raises many kinds; the user needs one line
@@ -349,6 +354,244 @@ def cmd_report(args) -> int:
         Console().print(report)
     _report_failures(failures)
     return EXIT_FAILED if failures else EXIT_OK
+
+
+# --- review workspace (extract/workspace) ---------------------------------------------------
+
+
+def _ws_command(fn):
+    """Run a workspace command; a refused operation is one line on stderr and its Contract 2 exit code."""
+    import functools
+
+    @functools.wraps(fn)
+    def run(args) -> int:
+        import sqlite3
+
+        from extract.workspace import WorkspaceError
+
+        try:
+            return fn(args)
+        except WorkspaceError as exc:
+            _stderr().print(f"litmeta {args.command}: {exc}", markup=False, soft_wrap=True)
+            return exc.exit_code
+        except sqlite3.DatabaseError as exc:
+            _stderr().print(f"litmeta {args.command}: {args.workspace}: database error ({exc})", markup=False)
+            return EXIT_FAILED
+
+    return run
+
+
+def _ws_parser(sub, name: str, help: str, func, row: bool = False, reason: bool = False):
+    p = sub.add_parser(name, help=help)
+    p.add_argument("workspace", metavar="REVIEW_DIR")
+    if row:
+        p.add_argument("row_id", metavar="ROW_ID")
+    if reason:
+        p.add_argument("--reason", required=True, help="why (kept in the audit trail)")
+    p.add_argument("--reviewer", default=None, help="who (default: the OS user)")
+    p.set_defaults(func=_ws_command(func))
+    return p
+
+
+def _print_changes(changes) -> None:
+    err = _stderr()
+    for c in changes:
+        line = f"{c.row_id} {c.field}: {c.old if c.old is not None else '∅'} → {c.new if c.new is not None else '∅'}"
+        if c.action == "stale":
+            line = f"{line} not applied: the file holds an earlier value (set it with correct / include)"
+        err.print(f"{c.action} {line}", markup=False, highlight=False, soft_wrap=True)
+    if not changes:
+        err.print("nothing changed", markup=False)
+
+
+def _print_records(records: list[dict], columns: list[str], title: str, as_json: bool) -> None:
+    import json
+
+    if as_json:
+        sys.stdout.write(json.dumps(records, ensure_ascii=False) + "\n")
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"{title} ({len(records)})", title_justify="left")
+    for col in columns:
+        table.add_column(col, overflow="fold")
+    for r in records:
+        table.add_row(*["" if r.get(c) is None else str(r.get(c)) for c in columns])
+    Console(highlight=False).print(table)
+
+
+@command
+def add_workspace_commands(sub) -> None:
+    p = sub.add_parser("init", help="create a review workspace (SQLite, audit trail)")
+    p.add_argument("workspace", metavar="REVIEW_DIR")
+    p.set_defaults(func=_ws_command(cmd_ws_init))
+    if "extract" in sub.choices:
+        sub.choices["extract"].add_argument(
+            "--workspace", metavar="REVIEW_DIR", help="add documents and rows to a review workspace "
+            "(already extracted files are skipped; corrections are kept)")
+        sub.choices["extract"].add_argument("--reviewer", default=None, help="who ran the extraction (audit trail)")
+    p = _ws_parser(sub, "correct", "correct fields of a row (kept through re-extraction)", cmd_ws_correct, True, True)
+    p.add_argument("assignments", nargs="+", metavar="field=value")
+    _ws_parser(sub, "exclude", "leave a row out of pooling", cmd_ws_exclude, True, True)
+    _ws_parser(sub, "include", "bring an excluded row back", cmd_ws_include, True, True)
+    p = _ws_parser(sub, "revert", "withdraw corrections: extracted values in force again", cmd_ws_revert, True, True)
+    p.add_argument("fields", nargs="*", metavar="FIELD", help="default: every corrected field of the row")
+    p = _ws_parser(sub, "apply", "turn each cell changed in an exported file into a correction", cmd_ws_apply)
+    p.add_argument("edited", metavar="EDITED.csv")
+    p.add_argument("--reason", default=None, help="default: 'edited in FILE'")
+    p.add_argument("--double", action="store_true", help="record the cells as this reviewer's double-extraction values")
+    p = _ws_parser(sub, "enter", "double extraction: record a reviewer's own values for a row", cmd_ws_enter, True)
+    p.add_argument("assignments", nargs="*", metavar="field=value", help="none: the reviewer agrees with the extraction")
+    p = _ws_parser(sub, "resolve", "settle a disagreement: the agreed value goes in force", cmd_ws_resolve, True, True)
+    p.add_argument("assignments", nargs="+", metavar="field=value")
+    for name, func, help in (("conflicts", cmd_ws_conflicts, "corrections the latest extraction disagrees with"),
+                             ("disagreements", cmd_ws_disagreements, "fields where two reviewers differ")):
+        p = sub.add_parser(name, help=help)
+        p.add_argument("workspace", metavar="REVIEW_DIR")
+        p.add_argument("--json", action="store_true", help="a JSON list on stdout")
+        p.set_defaults(func=_ws_command(func))
+    p = sub.add_parser("history", help="the audit trail (of one row)")
+    p.add_argument("workspace", metavar="REVIEW_DIR")
+    p.add_argument("row_id", metavar="ROW_ID", nargs="?")
+    p.add_argument("--json", action="store_true", help="a JSON list on stdout")
+    p.set_defaults(func=_ws_command(cmd_ws_history))
+    p = sub.add_parser("export", help="write the effective rows (corrections applied, exclusions left out)")
+    p.add_argument("workspace", metavar="REVIEW_DIR")
+    p.add_argument("-o", "--output", required=True, help="rows.csv, .json or .parquet")
+    p.add_argument("--all", action="store_true", help="keep excluded rows (status 'excluded')")
+    p.set_defaults(func=_ws_command(cmd_ws_export))
+
+
+def cmd_ws_init(args) -> int:
+    from extract.workspace import init_workspace
+
+    with init_workspace(args.workspace) as ws:
+        _stderr().print(f"workspace ready: {ws.file}", markup=False)
+    return EXIT_OK
+
+
+def cmd_extract_workspace(args) -> int:
+    """``extract --workspace``: documents by content hash, one transaction per document, resumable."""
+    from pathlib import Path
+
+    from extract.workspace import add_extraction, effective_rows
+
+    if args.workers < 1:
+        raise UsageError("--workers must be at least 1")
+    err = _stderr()
+    report = add_extraction(args.workspace, [Path(p) for p in args.paths], workers=args.workers,
+                            reviewer=args.reviewer, progress=lambda line: err.print(line, markup=False))
+    _report_failures(report.failures)
+    err.print(f"{args.workspace}: {report.added} new documents, {report.versions} new versions, "
+              f"{report.extracted} extracted ({report.rows} rows), {report.skipped} already there", markup=False)
+    if args.output:
+        from extract.rows import write_rows
+
+        write_rows(effective_rows(args.workspace), args.output)
+    return EXIT_FAILED if report.failures else EXIT_OK
+
+
+def cmd_ws_correct(args) -> int:
+    from extract.workspace import correct
+    from extract.workspace.values import parse_assignments
+
+    _print_changes(correct(args.workspace, args.row_id, parse_assignments(args.assignments),
+                           reason=args.reason, reviewer=args.reviewer))
+    return EXIT_OK
+
+
+def cmd_ws_exclude(args, excluded: bool = True) -> int:
+    from extract.workspace import exclude
+
+    change = exclude(args.workspace, args.row_id, reason=args.reason, reviewer=args.reviewer, excluded=excluded)
+    _print_changes([change] if change else [])
+    return EXIT_OK
+
+
+def cmd_ws_include(args) -> int:
+    return cmd_ws_exclude(args, excluded=False)
+
+
+def cmd_ws_revert(args) -> int:
+    from extract.workspace import revert
+
+    _print_changes(revert(args.workspace, args.row_id, args.fields, reason=args.reason, reviewer=args.reviewer))
+    return EXIT_OK
+
+
+def cmd_ws_apply(args) -> int:
+    from extract.workspace import apply_table
+
+    _print_changes(apply_table(args.workspace, args.edited, reason=args.reason, reviewer=args.reviewer,
+                               double=args.double))
+    return EXIT_OK
+
+
+def cmd_ws_enter(args) -> int:
+    from extract.workspace import enter
+    from extract.workspace.values import parse_assignments
+
+    changes = enter(args.workspace, args.row_id, parse_assignments(args.assignments), reviewer=args.reviewer)
+    _print_changes(changes) if changes else _stderr().print(f"{args.row_id}: checked", markup=False)
+    return EXIT_OK
+
+
+def cmd_ws_resolve(args) -> int:
+    from extract.workspace import resolve
+    from extract.workspace.values import parse_assignments
+
+    _print_changes(resolve(args.workspace, args.row_id, parse_assignments(args.assignments),
+                           reason=args.reason, reviewer=args.reviewer))
+    return EXIT_OK
+
+
+def cmd_ws_conflicts(args) -> int:
+    from extract.workspace import conflicts, open_workspace
+
+    with open_workspace(args.workspace) as ws:
+        records = [c.to_dict() for c in conflicts(ws.conn)]
+    _print_records(records, ["row_id", "study_id", "field", "reviewer_value", "corrected_from", "extracted_now", "note"],
+                   "conflicts", args.json)
+    return EXIT_OK
+
+
+def cmd_ws_disagreements(args) -> int:
+    from extract.workspace import disagreements, open_workspace
+
+    with open_workspace(args.workspace) as ws:
+        records = [d.to_dict() for d in disagreements(ws.conn)]
+    if not args.json:
+        records = [{**r, "values": "; ".join(f"{k}: {v}" for k, v in r["values"].items())} for r in records]
+    _print_records(records, ["row_id", "study_id", "field", "values"], "disagreements", args.json)
+    return EXIT_OK
+
+
+def cmd_ws_history(args) -> int:
+    from extract.workspace import history
+
+    log = history(args.workspace, args.row_id)
+    if args.json:
+        _print_records([e.to_dict() for e in log], [], "", True)
+        return EXIT_OK
+    records = [{"seq": e.seq, "at": e.at, "reviewer": e.reviewer, "action": e.action, "row_id": e.row_id,
+                "change": e.summary(), "reason": e.reason} for e in log]
+    _print_records(records, ["seq", "at", "reviewer", "action", "row_id", "change", "reason"], "history", False)
+    return EXIT_OK
+
+
+def cmd_ws_export(args) -> int:
+    from pathlib import Path
+
+    from extract.rows import write_rows
+    from extract.workspace import effective_rows
+
+    if Path(args.output).suffix.lower() not in (".csv", ".json", ".parquet"):
+        raise UsageError(f"{args.output}: unknown output format (use .csv, .json or .parquet)")
+    rows = effective_rows(args.workspace, include_excluded=args.all)
+    write_rows(rows, args.output)
+    _stderr().print(f"{len(rows)} effective rows → {args.output}", markup=False)
+    return EXIT_OK
 
 
 if __name__ == "__main__":

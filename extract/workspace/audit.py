@@ -72,6 +72,23 @@ class Entry:
         return [(self.field or "", self.old, self.new)]
 
 
+    def summary(self) -> str:
+        """One line for ``history``: a new row by its identity and counts, otherwise each change as old → new."""
+        if self.action == "extract" and not self.old:
+            new = json.loads(self.new)
+            keys = ("study_id", "group", "outcome", "events", "total", "person_time")
+            return "new row: " + " · ".join(f"{k}={new[k]}" for k in keys if new.get(k) is not None)
+        if self.action == "check":
+            return "row checked"
+        if self.action == "document":
+            return f"{self.field}: {self.new[:12]}…"
+        return "; ".join(f"{f}: {_show(o)} → {_show(n)}" for f, o, n in self.changes())
+
+
+def _show(value: str | None) -> str:
+    return "∅" if value is None else value
+
+
 def entries(conn: sqlite3.Connection, row_id: str | None = None) -> list[Entry]:
     sql = "SELECT seq, at, reviewer, action, row_id, field, old, new, reason FROM audit"
     rows = conn.execute(sql + (" WHERE row_id = ? ORDER BY seq" if row_id else " ORDER BY seq"),

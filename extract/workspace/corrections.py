@@ -128,13 +128,26 @@ def _need_reason(reason: str, what: str) -> str:
 def correct(workspace: Workspace | str | Path, row_id: str, changes: Mapping[str, Any], *, reason: str,
             reviewer: str | None = None) -> list[Change]:
     """Correct fields of one row; the reviewer's values stay in force through any re-extraction."""
+    return _put_values(workspace, row_id, changes, reason=reason, reviewer=reviewer, action="correct")
+
+
+def _put_values(workspace: Workspace | str | Path, row_id: str, changes: Mapping[str, Any], *, reason: str,
+                reviewer: str | None, action: str) -> list[Change]:
+    """correct and resolve: validate, then set every value in one transaction (a resolution is also recorded)."""
     values = _checked(changes)
-    reason = _need_reason(reason, "a correction")
+    reason = _need_reason(reason, f"{action}")
     reviewer = reviewer or default_reviewer()
 
     def tx(conn: sqlite3.Connection) -> list[Change]:
         rid = find_row(conn, row_id)
-        return [set_value(conn, rid, f, v, reviewer=reviewer, reason=reason) for f, v in values.items()]
+        out = []
+        for f, v in values.items():
+            out.append(set_value(conn, rid, f, v, reviewer=reviewer, reason=reason, action=action))
+            if action == "resolve":
+                seq = conn.execute("SELECT MAX(seq) FROM audit").fetchone()[0]
+                conn.execute("INSERT OR REPLACE INTO resolutions (row_id, field, value, seq) VALUES (?,?,?,?)",
+                             (rid, f, v, seq))
+        return out
 
     return _run(workspace, tx)
 
@@ -232,13 +245,35 @@ def apply_table(workspace: Workspace | str | Path, path: str | Path, *, reason: 
             if double:
                 out.extend(record_entries(conn, rid, changed, reviewer=reviewer))
                 continue
-            out.extend(set_value(conn, rid, f, v, reviewer=reviewer, reason=reason) for f, v in changed.items())
-            if status and (status == "excluded") != (old["status"] == "excluded"):
-                change = set_excluded(conn, rid, status == "excluded", reviewer=reviewer, reason=reason)
-                out.extend([change] if change else [])
+            past = past_values(conn, rid)
+            for f, v in changed.items():
+                if v in past.get(f, ()):  # an export older than the workspace: never undo a later edit
+                    out.append(Change("stale", rid, f, old.get(f), v))
+                else:
+                    out.append(set_value(conn, rid, f, v, reviewer=reviewer, reason=reason))
+            exclude = status == "excluded"
+            if status and exclude != (old["status"] == "excluded"):
+                if not exclude or "excluded" in past.get("status", ()):
+                    out.append(Change("stale", rid, "status", old["status"], status))
+                    continue
+                out.append(set_excluded(conn, rid, True, reviewer=reviewer, reason=reason))
         return out
 
     return _run(workspace, tx)
+
+
+def past_values(conn: sqlite3.Connection, row_id: str) -> dict[str, set[str | None]]:
+    """Every value each field of a row has held (extracted or set by a reviewer), from the audit log."""
+    past: dict[str, set[str | None]] = {}
+    for action, field, old, new in conn.execute(
+            "SELECT action, field, old, new FROM audit WHERE row_id = ? ORDER BY seq", (row_id,)):
+        if action in ("extract", "drop"):
+            for blob in (old, new):
+                for f, v in (json.loads(blob) if blob else {}).items():
+                    past.setdefault(f, set()).add(v)
+        elif action in ("correct", "resolve", "revert", "exclude", "include"):
+            past.setdefault(field, set()).update((old, new))
+    return past
 
 
 # --- double extraction ---------------------------------------------------------------------------
@@ -273,19 +308,4 @@ def enter(workspace: Workspace | str | Path, row_id: str, changes: Mapping[str, 
 def resolve(workspace: Workspace | str | Path, row_id: str, changes: Mapping[str, Any], *, reason: str,
             reviewer: str | None = None) -> list[Change]:
     """Settle a disagreement: the agreed value is put in force and the resolution recorded."""
-    values = _checked(changes)
-    reason = _need_reason(reason, "a resolution")
-    reviewer = reviewer or default_reviewer()
-
-    def tx(conn: sqlite3.Connection) -> list[Change]:
-        rid = find_row(conn, row_id)
-        out = []
-        for f, v in values.items():
-            change = set_value(conn, rid, f, v, reviewer=reviewer, reason=reason, action="resolve")
-            seq = conn.execute("SELECT MAX(seq) FROM audit").fetchone()[0]
-            conn.execute("INSERT OR REPLACE INTO resolutions (row_id, field, value, seq) VALUES (?,?,?,?)",
-                         (rid, f, v, seq))
-            out.append(change)
-        return out
-
-    return _run(workspace, tx)
+    return _put_values(workspace, row_id, changes, reason=reason, reviewer=reviewer, action="resolve")
