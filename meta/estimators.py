@@ -21,9 +21,11 @@ from meta.errors import MetaError
 METHODS = ("EE", "DL", "HE", "HS", "SJ", "ML", "REML", "EB", "PM")
 ITERATIVE = ("ML", "REML", "EB")
 
-DEFAULT_CONTROL = {"threshold": 1e-12, "tol": 1e-12, "maxiter": 10000, "tau2_max": 100.0, "stepadj": 1.0}
-#: metafor's own defaults, to reproduce its (less converged) printed output
-METAFOR_CONTROL = {"threshold": 1e-5, "tol": np.finfo(float).eps ** 0.25, "maxiter": 100, "tau2_max": 100.0, "stepadj": 1.0}
+DEFAULT_CONTROL = {"threshold": 1e-12, "tol": 1e-12, "maxiter": 10000, "tau2_max": 100.0, "stepadj": 1.0,
+                   "root": "brentq"}
+#: metafor's own defaults (and R's uniroot), to reproduce its less converged printed output
+METAFOR_CONTROL = {"threshold": 1e-5, "tol": np.finfo(float).eps ** 0.25, "maxiter": 100, "tau2_max": 100.0,
+                   "stepadj": 1.0, "root": "zeroin"}
 
 
 @dataclass
@@ -43,6 +45,65 @@ def normalise_method(method: str) -> str:
     if m not in METHODS:
         raise MetaError(f"unknown method {method!r}; use one of {', '.join(METHODS)} (or GLMM via pool)")
     return m
+
+
+# ----------------------------------------------------------------------------- root finding
+
+def find_root(f, lo: float, hi: float, tol: float, maxiter: int, engine: str = "brentq") -> tuple[float, bool, int]:
+    """Root of a bracketed decreasing/increasing f: scipy's brentq, or ``"zeroin"`` = R's uniroot
+    (a port of R_zeroin2) to reproduce metafor's default, loosely converged, output."""
+    if engine == "zeroin":
+        return zeroin(f, lo, hi, tol, maxiter)
+    root, info = brentq(f, lo, hi, xtol=tol, rtol=4 * np.finfo(float).eps, maxiter=maxiter, full_output=True,
+                        disp=False)
+    return float(root), bool(info.converged), int(info.iterations)
+
+
+def zeroin(f, ax: float, bx: float, tol: float, maxiter: int) -> tuple[float, bool, int]:
+    """R's ``uniroot()`` (Brent's zeroin as in R's C ``R_zeroin2``), step for step."""
+    eps = np.finfo(float).eps
+    a, b = float(ax), float(bx)
+    fa, fb = float(f(a)), float(f(b))
+    if fa == 0.0:
+        return a, True, 0
+    if fb == 0.0:
+        return b, True, 0
+    c, fc = a, fa
+    for it in range(1, maxiter + 2):
+        prev_step = b - a
+        if abs(fc) < abs(fb):
+            a, b, c = b, c, b
+            fa, fb, fc = fb, fc, fb
+        tol_act = 2.0 * eps * abs(b) + tol / 2.0
+        new_step = (c - b) / 2.0
+        if abs(new_step) <= tol_act or fb == 0.0:
+            return b, True, it
+        if abs(prev_step) >= tol_act and abs(fa) > abs(fb):
+            cb = c - b
+            if a == c:
+                t1 = fb / fa
+                p = cb * t1
+                q = 1.0 - t1
+            else:
+                q = fa / fc
+                t1 = fb / fc
+                t2 = fb / fa
+                p = t2 * (cb * q * (q - t1) - (b - a) * (t1 - 1.0))
+                q = (q - 1.0) * (t1 - 1.0) * (t2 - 1.0)
+            if p > 0:
+                q = -q
+            else:
+                p = -p
+            if p < (0.75 * cb * q - abs(tol_act * q) / 2.0) and p < abs(prev_step * q / 2.0):
+                new_step = p / q
+        if abs(new_step) < tol_act:
+            new_step = tol_act if new_step > 0 else -tol_act
+        a, fa = b, fb
+        b += new_step
+        fb = float(f(b))
+        if (fb > 0 and fc > 0) or (fb < 0 and fc < 0):
+            c, fc = a, fa
+    return b, False, maxiter
 
 
 # ----------------------------------------------------------------------------- weighted pieces
@@ -182,9 +243,8 @@ def _pm(y, v, ctl) -> Tau2Result:
         if q_stat(y, v, tau2_max) > k - 1:
             raise MetaError(f"Paule-Mandel: no root below tau2_max = {tau2_max:g} (Q still > k - 1); "
                             "increase tau2_max or use another method")
-        t, info = brentq(lambda x: q_stat(y, v, x) - (k - 1), 0.0, tau2_max, xtol=float(ctl["tol"]),
-                         rtol=4 * np.finfo(float).eps, maxiter=int(ctl["maxiter"]), full_output=True, disp=False)
-        conv, it = bool(info.converged), int(info.iterations)
+        t, conv, it = find_root(lambda x: q_stat(y, v, x) - (k - 1), 0.0, tau2_max, float(ctl["tol"]),
+                                int(ctl["maxiter"]), str(ctl["root"]))
     w = 1.0 / (v + t)
     se = np.sqrt(2.0 * k * k / (k - 1)) / w.sum()
     return Tau2Result(float(t), float(se), conv, it)

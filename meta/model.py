@@ -10,10 +10,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import stats
-from scipy.optimize import brentq
 
 from meta.errors import MetaError
-from meta.estimators import DEFAULT_CONTROL, normalise_method, q_stat, tau2 as estimate_tau2, tr_p, wmean
+from meta.estimators import DEFAULT_CONTROL, find_root, normalise_method, q_stat, tau2 as estimate_tau2, tr_p, wmean
 
 TESTS = ("z", "knha")
 
@@ -175,11 +174,12 @@ class Tau2Interval(tuple):
 
 
 def tau2_confint(yi, vi, method: str = "REML", level: float = 95.0, *, tau2: float | None = None,
-                 tol: float | None = None, **control) -> Tau2Interval:
+                 tol: float | None = None, root: str = "brentq", **control) -> Tau2Interval:
     """Q-profile confidence interval for tau², as ``metafor::confint(rma(...))``.
 
     Search interval [min(0, tau²), max(100, 10·tau²)] where tau² is the model's estimate (pass it
-    to skip refitting). Refuses k = 1 (metafor: "Stopped because k = 1").
+    to skip refitting). ``tol`` defaults to 1e-12 (converged); ``root="zeroin"`` with
+    ``tol=METAFOR_CONTROL["tol"]`` reproduces metafor's default limits. Refuses k = 1.
     """
     y, v = _prep(yi, vi)
     k = y.size
@@ -197,8 +197,7 @@ def tau2_confint(yi, vi, method: str = "REML", level: float = 95.0, *, tau2: flo
     q_hi = q_stat(y, v, hi_end)
 
     def root(target: float) -> float:
-        return float(brentq(lambda x: q_stat(y, v, x) - target, lo_end, hi_end, xtol=tol,
-                            rtol=4 * np.finfo(float).eps, maxiter=10000))
+        return find_root(lambda x: q_stat(y, v, x) - target, lo_end, hi_end, tol, 10000, root)[0]
 
     if q_lo < crit_l:
         return Tau2Interval(lo_end, lo_end, "<", "<")
