@@ -1,0 +1,447 @@
+"""Consistency checks on extracted study rows: flag what the paper contradicts, never correct it.
+
+Why flags and not fixes: papers print the same figure twice with different values, truncate
+percents, and quote intervals that match no method. A reviewer has to decide which figure is
+right; the extractor's job is to show every disagreement with where each value stands.
+
+Checks (each adds human-readable strings to a row's ``flags``):
+
+- percent vs events/total: the printed percent is the rounded ratio (fine), only the truncated
+  ratio ("76.4" for 13/17 = 76.47%: flagged as truncated), or neither (flagged); with no
+  events, a percent that no integer count out of ``total`` gives is flagged;
+- rate vs events/person-time, scale-aware (``per 100 person-months`` with person-time in years…);
+- a printed CI vs the exact interval (Poisson/Garwood for rates, Clopper-Pearson for
+  proportions, scipy.stats); an interval that also matches no common approximation
+  (log-normal or Wald for rates; Wilson or Wald for proportions) at the printed precision is
+  flagged, and so is a value outside its own interval;
+- one figure stated twice with different values: the same study, group and outcome with a
+  different value (or total, events, person-time, CI) in another place of the paper — every
+  row involved is flagged, e.g. ``rate 0.32 in results vs 0.42 in Table 3``;
+- subgroup counts (patients, events, person-time) of one table that do not add up to the
+  overall row of the same table and period;
+- :func:`duplicate_cohorts`: two documents reporting the same cohort.
+"""
+from __future__ import annotations
+
+import json
+import math
+import re
+import unicodedata
+from collections import defaultdict
+from typing import Any, Iterable
+
+from scipy import stats
+
+Z95 = stats.norm.ppf(0.975)
+_TIME_IN_MONTHS = {"months": 1.0, "years": 12.0, "days": 12 / 365.25, "weeks": 12 / 52.1775}
+
+
+# --- small helpers ------------------------------------------------------------------------------
+
+
+def _num(value: Any) -> float | None:
+    """A finite float, or None for empty/NaN/text (never a NaN presented as a number)."""
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        return None
+    return x if math.isfinite(x) else None
+
+
+def decimals(x: float) -> int:
+    """Decimals as printed, from the shortest repr (0.3 → 1, 27.66 → 2, 13.0 → 0)."""
+    text = repr(float(x))
+    if "e" in text or "E" in text:
+        return 6
+    frac = text.split(".")[1] if "." in text else ""
+    return 0 if frac == "0" else len(frac)
+
+
+def rounds_to(exact: float, printed: float) -> bool:
+    """True when ``exact`` rounded half-up at the printed precision gives ``printed``."""
+    d = decimals(printed)
+    return abs(exact - printed) <= 0.5 * 10 ** -d + 1e-9
+
+
+def truncates_to(exact: float, printed: float) -> bool:
+    d = decimals(printed)
+    return 0 <= exact - printed < 10 ** -d + 1e-9
+
+
+def _fmt(x: float) -> str:
+    return f"{x:g}" if abs(x) >= 0.01 or x == 0 else f"{x:.2g}"
+
+
+def _json_list(value: Any) -> list:
+    """A list column (``flags``, ``evidence``) whether it holds a list or its JSON text (CSV rows)."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value) if value.strip() else []
+        except json.JSONDecodeError:
+            value = [value]
+    return list(value) if isinstance(value, (list, tuple)) else []
+
+
+def _flags(row: dict) -> list[str]:
+    return [str(f) for f in _json_list(row.get("flags"))]
+
+
+def _evidence(row: dict) -> list[dict]:
+    return [e for e in _json_list(row.get("evidence")) if isinstance(e, dict)]
+
+
+def parse_scale(scale: str | None) -> tuple[float, str] | None:
+    """``per 100 person-months`` → (100, "months"); ``*100 p/m/r`` too; not a rate → None."""
+    if not scale:
+        return None
+    s = str(scale).lower()
+    if "percent" in s or s.strip() == "%":
+        return None
+    unit = None
+    for words, u in ((("person-month", "p/m", "patient-month", "pm"), "months"),
+                     (("person-year", "p/y", "patient-year", "py"), "years"),
+                     (("person-day", "p/d", "patient-day"), "days"),
+                     (("person-week",), "weeks")):
+        if any(w in s for w in words):
+            unit = u
+            break
+    if unit is None:
+        return None
+    m = re.search(r"(\d[\d,]*)", s)
+    return (float(m.group(1).replace(",", "")) if m else 1.0), unit
+
+
+def _is_percent(row: dict) -> bool:
+    scale = str(row.get("reported_scale") or "").lower()
+    return "percent" in scale or scale.strip() == "%"
+
+
+# --- per-row checks ------------------------------------------------------------------------------
+
+
+def check_percent(row: dict) -> list[str]:
+    """Printed percent vs events/total (rounding fine, truncation and mismatch flagged)."""
+    value, total, events = _num(row.get("reported_value")), _num(row.get("total")), _num(row.get("events"))
+    if not _is_percent(row) or value is None:
+        return []
+    if not 0 <= value <= 100:
+        return [f"percent {_fmt(value)} is outside 0-100"]
+    if not total:
+        return []
+    if events is not None:
+        exact = 100 * events / total
+        if rounds_to(exact, value):
+            return []
+        if truncates_to(exact, value):
+            return [f"percent {_fmt(value)} is {_fmt(events)}/{_fmt(total)} = {exact:.{decimals(value) + 1}f}% "
+                    "truncated, not rounded"]
+        return [f"percent {_fmt(value)} disagrees with {_fmt(events)}/{_fmt(total)} = {exact:.{decimals(value) + 1}f}%"]
+    if not any(rounds_to(100 * k / total, value) or truncates_to(100 * k / total, value) for k in range(int(total) + 1)):
+        return [f"percent {_fmt(value)} fits no whole count out of {_fmt(total)}"]
+    return []
+
+
+def _person_time_in(row: dict, unit: str) -> float | None:
+    pt = _num(row.get("person_time"))
+    if pt is None:
+        return None
+    have = str(row.get("time_unit") or unit).lower().rstrip("s") + "s"
+    if have not in _TIME_IN_MONTHS:
+        return None
+    return pt * _TIME_IN_MONTHS[have] / _TIME_IN_MONTHS[unit]
+
+
+def check_rate(row: dict) -> list[str]:
+    """Printed rate vs events/person-time on the printed scale."""
+    scale = parse_scale(row.get("reported_scale"))
+    value, events = _num(row.get("reported_value")), _num(row.get("events"))
+    if scale is None or value is None or events is None:
+        return []
+    per, unit = scale
+    pt = _person_time_in(row, unit)
+    if not pt:
+        return []
+    exact = events / pt * per
+    if rounds_to(exact, value):
+        return []
+    return [f"rate {_fmt(value)} disagrees with {_fmt(events)}/{_fmt(_num(row['person_time']))} "
+            f"{row.get('time_unit') or unit} = {exact:.{decimals(value) + 1}f} {row.get('reported_scale')}"]
+
+
+def rate_intervals(k: float, t: float, level: float = 0.95) -> dict[str, tuple[float, float]]:
+    """Intervals for ``k`` events over ``t`` exposure: exact (Garwood), log-normal, Wald."""
+    a = 1 - level
+    z = stats.norm.ppf(1 - a / 2)
+    exact = ((stats.chi2.ppf(a / 2, 2 * k) / 2 if k > 0 else 0.0) / t, stats.chi2.ppf(1 - a / 2, 2 * k + 2) / 2 / t)
+    out = {"exact Poisson": exact}
+    if k > 0:
+        r = k / t
+        out["log-normal"] = (r * math.exp(-z / math.sqrt(k)), r * math.exp(z / math.sqrt(k)))
+        out["Wald"] = (max(r - z * math.sqrt(k) / t, 0.0), r + z * math.sqrt(k) / t)
+    return out
+
+
+def proportion_intervals(k: int, n: int, level: float = 0.95) -> dict[str, tuple[float, float]]:
+    """Intervals for ``k`` of ``n``: Clopper-Pearson, Wilson, Wald (scipy.stats)."""
+    test = stats.binomtest(int(k), int(n))
+    out = {}
+    for name, method in (("Clopper-Pearson", "exact"), ("Wilson", "wilson"), ("Wilson (cc)", "wilsoncc")):
+        ci = test.proportion_ci(confidence_level=level, method=method)
+        out[name] = (ci.low, ci.high)
+    p = k / n
+    half = stats.norm.ppf(1 - (1 - level) / 2) * math.sqrt(p * (1 - p) / n)
+    out["Wald"] = (max(p - half, 0.0), min(p + half, 1.0))
+    return out
+
+
+def check_ci(row: dict) -> list[str]:
+    """Printed interval vs the exact one (and common approximations) at the printed precision."""
+    lo, hi, value = _num(row.get("ci_low")), _num(row.get("ci_high")), _num(row.get("reported_value"))
+    if lo is None or hi is None:
+        return []
+    out = []
+    if lo > hi:
+        return [f"CI {_fmt(lo)}-{_fmt(hi)}: lower limit above upper"]
+    if value is not None and not (lo <= value <= hi):
+        out.append(f"value {_fmt(value)} lies outside its CI {_fmt(lo)}-{_fmt(hi)}")
+    events = _num(row.get("events"))
+    if events is None:
+        return out
+    scale = parse_scale(row.get("reported_scale"))
+    if scale is not None:
+        per, unit = scale
+        pt = _person_time_in(row, unit)
+        if not pt:
+            return out
+        intervals = {k: (a * per, b * per) for k, (a, b) in rate_intervals(events, pt).items()}
+        exact_name = "exact Poisson"
+    elif _is_percent(row) and _num(row.get("total")) and events <= _num(row.get("total")):
+        total = _num(row.get("total"))
+        intervals = {k: (a * 100, b * 100) for k, (a, b) in proportion_intervals(int(events), int(total)).items()}
+        exact_name = "Clopper-Pearson"
+    else:
+        return out
+    if any(rounds_to(a, lo) and rounds_to(b, hi) for a, b in intervals.values()):
+        return out
+    a, b = intervals[exact_name]
+    d = max(decimals(lo), decimals(hi))
+    out.append(f"CI {_fmt(lo)}-{_fmt(hi)} disagrees with the {exact_name} interval {a:.{d}f}-{b:.{d}f} "
+               f"(nor log-normal/Wilson/Wald)")
+    return out
+
+
+# --- across rows -----------------------------------------------------------------------------
+
+
+def _location(ev: dict | None, doc: Any) -> str:
+    """Where a value stands: the table label, else the section name, else the page."""
+    if not ev:
+        return "unknown place"
+    start = ev.get("start")
+    if doc is not None and start is not None:
+        for t in getattr(doc, "tables", []) or []:
+            if t.start is not None and t.start >= 0 and t.start <= start < t.end:
+                return t.label or "a table"
+        section = doc.section_of(start) if hasattr(doc, "section_of") else None
+        if section:
+            return section
+    return f"page {ev.get('page')}" if ev.get("page") is not None else "unknown place"
+
+
+def _evidence_for(row: dict, fields: Iterable[str]) -> dict | None:
+    ev = _evidence(row)
+    fields = tuple(fields)
+    for e in ev:
+        if e.get("field") in fields:
+            return e
+    return ev[0] if ev else None
+
+
+def _period(group: str) -> str:
+    return group.rsplit(" / ", 1)[0] if " / " in group else ""
+
+
+def group_key(row: dict) -> tuple[str, str]:
+    """The group a row describes, so that "Only SR" and "SR" (or "SR after MMF failure" and
+    "Sequential MMF+SR") meet: period prefix + normalised drug/diagnosis label."""
+    group = str(row.get("group") or "overall")
+    period = _period(group) if row.get("group_type") != "period" else group
+    gtype = row.get("group_type")
+    if gtype == "treatment" and row.get("intervention"):
+        label = "+".join(sorted(str(row["intervention"]).lower().split("+")))
+    elif gtype == "diagnosis" and row.get("population"):
+        label = str(row["population"]).lower()
+    elif gtype in ("overall", "period"):
+        label = "overall"
+    else:
+        label = group.rsplit(" / ", 1)[-1].lower()
+    return period.lower(), f"{gtype}:{label}"
+
+
+def _same(a: float, b: float) -> bool:
+    """Equal at the coarser of the two printed precisions (12 vs 12.24 is the same figure)."""
+    d = min(decimals(a), decimals(b))
+    return round(a, d) == round(b, d) or abs(a - b) < 1e-9
+
+
+def _ci_text(row: dict) -> str | None:
+    lo, hi = _num(row.get("ci_low")), _num(row.get("ci_high"))
+    return f"{_fmt(lo)}-{_fmt(hi)}" if lo is not None and hi is not None else None
+
+
+_FIGURES = (  # name in the flag, key beyond (study, group), value getter, evidence fields
+    ("rate", lambda r: (r.get("outcome"), r.get("reported_scale")) if parse_scale(r.get("reported_scale")) else None,
+     lambda r: _num(r.get("reported_value")), ("rate", "reported_value", "value")),
+    ("percent", lambda r: (r.get("outcome"), "percent") if _is_percent(r) else None,
+     lambda r: _num(r.get("reported_value")), ("percent", "cumulative", "reported_value", "value")),
+    ("total", lambda r: ("total",), lambda r: _num(r.get("total")), ("total",)),
+    ("events", lambda r: (r.get("outcome"), r.get("unit")), lambda r: _num(r.get("events")), ("events",)),
+    ("person-time", lambda r: ("pt", r.get("time_unit")), lambda r: _num(r.get("person_time")), ("person_time",)),
+)
+
+
+def stated_twice(rows: list[dict], doc: Any = None) -> list[list[str]]:
+    """Per row, flags for figures the paper gives elsewhere with a different value."""
+    out: list[list[str]] = [[] for _ in rows]
+    for name, key_of, value_of, fields in _FIGURES:
+        buckets: dict[tuple, list[tuple[int, float, str]]] = defaultdict(list)
+        for i, r in enumerate(rows):
+            key, value = key_of(r), value_of(r)
+            if key is None or value is None or r.get("status") == "excluded":
+                continue
+            where = _location(_evidence_for(r, fields), doc)
+            buckets[(r.get("study_id"), group_key(r), *key)].append((i, value, where))
+        for items in buckets.values():
+            for i, v, where in items:
+                others = [(v2, w2) for j, v2, w2 in items if j != i and not _same(v, v2)]
+                seen = set()
+                for v2, w2 in others:
+                    if (v2, w2) not in seen:
+                        seen.add((v2, w2))
+                        out[i].append(f"{name} {_fmt(v)} in {where} vs {_fmt(v2)} in {w2}")
+    # intervals of the same figure
+    buckets_ci: dict[tuple, list[tuple[int, str, str]]] = defaultdict(list)
+    for i, r in enumerate(rows):
+        ci = _ci_text(r)
+        if ci is None or r.get("status") == "excluded":
+            continue
+        buckets_ci[(r.get("study_id"), group_key(r), r.get("outcome"), r.get("reported_scale"))].append(
+            (i, ci, _location(_evidence_for(r, ("ci",)), doc)))
+    for items in buckets_ci.values():
+        for i, ci, where in items:
+            for ci2, w2 in dict.fromkeys((c, w) for j, c, w in items if j != i and not _same_ci(rows[i], rows[j])):
+                out[i].append(f"CI {ci} in {where} vs {ci2} in {w2}")
+    return out
+
+
+def _same_ci(a: dict, b: dict) -> bool:
+    return _same(_num(a["ci_low"]), _num(b["ci_low"])) and _same(_num(a["ci_high"]), _num(b["ci_high"]))
+
+
+def subgroup_sums(rows: list[dict], doc: Any = None) -> list[list[str]]:
+    """Per row, flags where the subgroups of one place (table) do not add up to its overall row."""
+    out: list[list[str]] = [[] for _ in rows]
+    places = [_location(_evidence_for(r, ("total", "events")), doc) for r in rows]
+    overall: dict[tuple, int] = {}
+    parts: dict[tuple, list[int]] = defaultdict(list)
+    for i, r in enumerate(rows):
+        group, gtype = str(r.get("group") or "overall"), r.get("group_type")
+        base = (r.get("study_id"), places[i], r.get("outcome"), r.get("unit"))
+        if gtype in ("overall", "period"):
+            overall[base + ((group if gtype == "period" else "").lower(),)] = i
+        elif gtype:
+            parts[base + (_period(group).lower(), gtype)].append(i)
+    for key, members in parts.items():
+        top = overall.get(key[:-1])
+        if top is None or len(members) < 2:
+            continue
+        for field, label in (("total", "patients"), ("events", "events"), ("person_time", "person-time")):
+            whole = _num(rows[top].get(field))
+            values = [_num(rows[i].get(field)) for i in members]
+            if whole is None or any(v is None for v in values):
+                continue
+            total = sum(values)
+            if abs(total - whole) > 1e-9:
+                msg = (f"{key[-1]} subgroups' {label} {' + '.join(_fmt(v) for v in values)} = {_fmt(total)} "
+                       f"do not add up to {_fmt(whole)} ({rows[top].get('group')}, {places[top]})")
+                for i in members + [top]:
+                    out[i].append(msg)
+    return out
+
+
+def check(rows: list[dict], doc: Any = None) -> list[dict]:
+    """Copies of ``rows`` with consistency flags added (existing flags kept, none repeated)."""
+    out = [dict(r) for r in rows]
+    across = [stated_twice(out, doc), subgroup_sums(out, doc)]
+    for i, r in enumerate(out):
+        flags = _flags(r)
+        new = check_percent(r) + check_rate(r) + check_ci(r)
+        for extra in across:
+            new += extra[i]
+        r["flags"] = list(dict.fromkeys(flags + new))
+    return out
+
+
+# --- across documents ------------------------------------------------------------------------
+
+_REGISTRATION = re.compile(r"\b(NCT\d{8}|ISRCTN\d{8}|EudraCT\s*\d{4}-\d{6}-\d{2}|ChiCTR[-\w]+|ACTRN\d{14})\b", re.I)
+
+
+def _surname(name: Any) -> str:
+    """"Mattia Comella", "Comella M", "Comella, Mattia" → "comella"."""
+    text = unicodedata.normalize("NFKD", str(name or "")).encode("ascii", "ignore").decode().strip()
+    if not text:
+        return ""
+    if "," in text:
+        return text.split(",")[0].strip().lower()
+    tokens = text.split()
+    if len(tokens) > 1 and re.fullmatch(r"[A-Z]{1,3}\.?", tokens[-1]):
+        return " ".join(tokens[:-1]).lower()
+    return tokens[-1].lower()
+
+
+def _signature(rows: list[dict]) -> dict[str, set[str]]:
+    sig: dict[str, set[str]] = defaultdict(set)
+    for r in rows:
+        for key in ("doi", "registration", "centre", "centres", "period"):
+            v = r.get(key)
+            if v not in (None, "") and not (isinstance(v, float) and math.isnan(v)):
+                sig["centre" if key == "centres" else key].add(str(v).strip().lower())
+        if r.get("first_author"):
+            sig["author"].add(_surname(r["first_author"]))
+        for e in _evidence(r):
+            for m in _REGISTRATION.finditer(str(e.get("quote", ""))):
+                sig["registration"].add(m.group(1).lower().replace(" ", ""))
+        if r.get("group_type") == "overall" and _num(r.get("total")):
+            sig["total"].add(_fmt(_num(r["total"])))
+    return sig
+
+
+def duplicate_cohorts(rows_by_study: dict[str, list[dict]]) -> dict[str, list[dict]]:
+    """Flag studies whose documents may report the same cohort.
+
+    Same trial registration or same DOI: a duplicate. Otherwise the same first author plus
+    at least two of (centre, study period, overall number of patients): a possible duplicate.
+    Returns copies of the rows with a flag naming the other study.
+    """
+    sigs = {sid: _signature(rows) for sid, rows in rows_by_study.items()}
+    notes: dict[str, list[str]] = defaultdict(list)
+    ids = list(rows_by_study)
+    for a_i, a in enumerate(ids):
+        for b in ids[a_i + 1:]:
+            sa, sb = sigs[a], sigs[b]
+            shared = [k for k in ("registration", "doi") if sa.get(k) and sa[k] & sb.get(k, set())]
+            if not shared and sa.get("author") and sa["author"] & sb.get("author", set()):
+                matches = [k for k in ("centre", "period", "total") if sa.get(k) and sa[k] & sb.get(k, set())]
+                if len(matches) >= 2:
+                    shared = ["first author"] + matches
+            if shared:
+                what = ", ".join(shared)
+                notes[a].append(f"possible duplicate cohort of {b} (same {what})")
+                notes[b].append(f"possible duplicate cohort of {a} (same {what})")
+    out: dict[str, list[dict]] = {}
+    for sid, rows in rows_by_study.items():
+        out[sid] = [dict(r, flags=list(dict.fromkeys(_flags(r) + notes.get(sid, [])))) for r in rows]
+    return out
