@@ -294,3 +294,16 @@ def back_transform(measure: str | None, x, *, total=None, person_time=None, per_
     if s.ndim > 0 and not per_study:
         s = np.float64(harmonic_mean(s))
     return _ipft(arr, s) if m == "PFT" else _iirft(arr, s)
+
+
+def subset(effects: Effects, rows) -> Effects:
+    """The effects of some studies only (e.g. one subgroup); ``added`` is renumbered."""
+    idx = np.asarray(rows, dtype=int)
+    where = {int(old): new for new, old in enumerate(idx)}
+
+    def pick(a):
+        return None if a is None else np.asarray(a)[idx]
+
+    return Effects(yi=effects.yi[idx], vi=effects.vi[idx], measure=effects.measure,
+                   study=[effects.study[i] for i in idx], events=pick(effects.events), total=pick(effects.total),
+                   person_time=pick(effects.person_time), added=[where[i] for i in effects.added if i in where])
