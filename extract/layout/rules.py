@@ -1,0 +1,65 @@
+"""Ruling lines of a page, read cheaply from pdfium's path objects.
+
+Only pages whose rules can form a table are handed to pdfplumber's table finder; the edges
+are given in pdfplumber's own format so its algorithm runs on them unchanged.
+"""
+from __future__ import annotations
+
+import pypdfium2.raw as pdfium_c
+
+THIN = 2.0  # a path thinner than this (points) is a rule
+MIN_LEN = 5.0
+
+
+def _edge(x0: float, top: float, x1: float, bottom: float, orientation: str) -> dict:
+    return {"x0": x0, "x1": x1, "top": top, "bottom": bottom, "doctop": top,
+            "width": x1 - x0, "height": bottom - top, "orientation": orientation,
+            "object_type": "line"}
+
+
+def page_edges(page, height: float) -> list[dict]:
+    """Horizontal and vertical edges (pdfplumber dicts) of the straight paths on a page.
+
+    Lines and rectangles only: paths with curves are drawings, not table rules.
+    """
+    edges: list[dict] = []
+    for obj in page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_PATH], max_depth=3):
+        if pdfium_c.FPDFPath_CountSegments(obj.raw) > 6:
+            continue
+        left, bottom, right, top = obj.get_bounds()
+        x0, x1, t, b = left, right, height - top, height - bottom
+        w, h = x1 - x0, b - t
+        if h <= THIN and w >= MIN_LEN:
+            y = (t + b) / 2
+            edges.append(_edge(x0, y, x1, y, "h"))
+        elif w <= THIN and h >= MIN_LEN:
+            x = (x0 + x1) / 2
+            edges.append(_edge(x, t, x, b, "v"))
+        elif w > THIN and h > THIN:  # a rectangle: its four sides, as pdfplumber does
+            edges += [_edge(x0, t, x1, t, "h"), _edge(x0, b, x1, b, "h"),
+                      _edge(x0, t, x0, b, "v"), _edge(x1, t, x1, b, "v")]
+    return edges
+
+
+def three_line_groups(edges: list[dict], tol: float = 2.0) -> list[tuple[float, float, float, float]]:
+    """Boxes of three-line (booktabs) tables: ≥ 3 horizontal rules of the same extent, no verticals."""
+    hs = sorted((e for e in edges if e["orientation"] == "h"), key=lambda e: (round(e["x0"]), e["top"]))
+    vs = [e for e in edges if e["orientation"] == "v"]
+    groups: list[list[dict]] = []
+    for e in hs:
+        for g in groups:
+            if abs(g[0]["x0"] - e["x0"]) <= tol and abs(g[0]["x1"] - e["x1"]) <= tol:
+                g.append(e)
+                break
+        else:
+            groups.append([e])
+    boxes = []
+    for g in groups:
+        if len(g) < 3:
+            continue
+        x0, x1 = g[0]["x0"], g[0]["x1"]
+        top, bottom = min(e["top"] for e in g), max(e["bottom"] for e in g)
+        if any(x0 - tol <= v["x0"] <= x1 + tol and v["top"] < bottom and v["bottom"] > top for v in vs):
+            continue
+        boxes.append((x0, top - 2, x1, bottom + 2))
+    return boxes
