@@ -59,7 +59,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except UsageError as exc:
-        _stderr().print(f"litmeta {args.command}: {exc}", markup=False)
+        _stderr().print(f"litmeta {args.command}: {exc}", markup=False, soft_wrap=True)
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
@@ -375,7 +375,8 @@ def _ws_command(fn):
             _stderr().print(f"litmeta {args.command}: {exc}", markup=False, soft_wrap=True)
             return exc.exit_code
         except sqlite3.DatabaseError as exc:
-            _stderr().print(f"litmeta {args.command}: {args.workspace}: database error ({exc})", markup=False)
+            _stderr().print(f"litmeta {args.command}: {args.workspace}: database error ({exc})", markup=False,
+                            soft_wrap=True)
             return EXIT_FAILED
 
     return run
@@ -467,7 +468,7 @@ def cmd_ws_init(args) -> int:
     from extract.workspace import init_workspace
 
     with init_workspace(args.workspace) as ws:
-        _stderr().print(f"workspace ready: {ws.file}", markup=False)
+        _stderr().print(f"workspace ready: {ws.file}", markup=False, soft_wrap=True)
     return EXIT_OK
 
 
@@ -481,10 +482,11 @@ def cmd_extract_workspace(args) -> int:
         raise UsageError("--workers must be at least 1")
     err = _stderr()
     report = add_extraction(args.workspace, [Path(p) for p in args.paths], workers=args.workers,
-                            reviewer=args.reviewer, progress=lambda line: err.print(line, markup=False))
+                            reviewer=args.reviewer, progress=lambda line: err.print(line, markup=False, soft_wrap=True))
     _report_failures(report.failures)
     err.print(f"{args.workspace}: {report.added} new documents, {report.versions} new versions, "
-              f"{report.extracted} extracted ({report.rows} rows), {report.skipped} already there", markup=False)
+              f"{report.extracted} extracted ({report.rows} rows), {report.skipped} already there",
+              markup=False, soft_wrap=True)
     if args.output:
         from extract.rows import write_rows
 
@@ -533,7 +535,7 @@ def cmd_ws_enter(args) -> int:
     from extract.workspace.values import parse_assignments
 
     changes = enter(args.workspace, args.row_id, parse_assignments(args.assignments), reviewer=args.reviewer)
-    _print_changes(changes) if changes else _stderr().print(f"{args.row_id}: checked", markup=False)
+    _print_changes(changes) if changes else _stderr().print(f"{args.row_id}: checked", markup=False, soft_wrap=True)
     return EXIT_OK
 
 
@@ -590,7 +592,7 @@ def cmd_ws_export(args) -> int:
         raise UsageError(f"{args.output}: unknown output format (use .csv, .json or .parquet)")
     rows = effective_rows(args.workspace, include_excluded=args.all)
     write_rows(rows, args.output)
-    _stderr().print(f"{len(rows)} effective rows → {args.output}", markup=False)
+    _stderr().print(f"{len(rows)} effective rows → {args.output}", markup=False, soft_wrap=True)
     return EXIT_OK
 
 

@@ -100,8 +100,12 @@ BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 
 # v2: the extracted value a correction was made against (to tell a re-extraction that changed
 # its mind from one that did not), and double extraction (reviewers' independent values).
+# Corrections made under version 1 count as made against the extraction in force at upgrade.
 _V2 = """
 ALTER TABLE corrections ADD COLUMN base TEXT;
+UPDATE corrections SET base = (
+    SELECT json_quote(json_extract(e.data, '$."' || corrections.field || '"')) FROM extracted e
+    WHERE e.row_id = corrections.row_id ORDER BY e.run_id DESC LIMIT 1);
 CREATE TABLE entries (
     row_id   TEXT NOT NULL REFERENCES rows(row_id),
     field    TEXT NOT NULL,
