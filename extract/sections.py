@@ -80,15 +80,24 @@ def _blank(line: Line | None) -> bool:
     return line is None or not line.text.strip()
 
 
-def find_sections(text: str, tables: Sequence[Table] = ()) -> list[Section]:
+def find_sections(text: str, tables: Sequence[Table] = (),
+                  headings: Sequence[tuple] = (), plain_lines: bool = True) -> list[Section]:
     """Sections of ``text`` in reading order; ``tables`` add nested ``tables`` sections.
+
+    ``headings`` are headings a markup reader knows from structure: ``(start, end, level)``
+    or ``(start, end, level, name)`` with ``text[start:end]`` the heading as printed (it may
+    be empty when the markup names a part without a printed title, such as a JATS abstract).
+    ``plain_lines=False`` trusts those headings alone (JATS, whose structure names every part).
 
     Top-level sections do not overlap: each runs to the start of the next one (the last to the
     end of the text). Table sections lie inside them, so ``Document.section_of`` names a table
     cell "tables" and the sentence after the table by its enclosing part.
     """
     lines = list(iter_lines(text))
-    marks = _headings(lines) + _run_in(lines, text)
+    marks = _known_headings(text, headings)
+    taken = {m[0] for m in marks}
+    found = (_headings(lines) if plain_lines else []) + _run_in(lines, text)
+    marks += [m for m in found if m[0] not in taken]
     marks.sort(key=lambda m: m[0])
     marks = _structured_abstract(marks)
     marks = _add_references(marks, lines)
@@ -149,29 +158,55 @@ def _rstrip(text: str, start: int, end: int) -> int:
 Mark = tuple[int, str, str]  # start, part name, heading as printed (a run-in label: "label:")
 
 
-def _headings(lines: list[Line]) -> list[Mark]:
-    from .tables import is_caption
+class _Outline:
+    """Names leveled headings (Markdown ``#``, HTML ``<h2>``, JATS ``<sec><title>``) in order.
 
+    An unknown heading at level 1 is the title (once); other unknown headings end the current
+    part, unless they are deeper than the known headings seen so far (a subsection).
+    """
+
+    def __init__(self) -> None:
+        self.known_level: int | None = None
+        self.have_title = False
+
+    def name(self, heading: str, level: int, given: str | None = None) -> str | None:
+        from .tables import is_caption
+
+        if given is None and is_caption(heading):
+            return None
+        name = given or heading_name(heading)
+        if name is None and level == 1 and not self.have_title:
+            name = "title"
+        if name is None:
+            if self.known_level is not None and level > self.known_level:
+                return None
+            name = "other"
+        elif name != "title":
+            self.known_level = level if self.known_level is None else min(self.known_level, level)
+        self.have_title |= name == "title"
+        return name
+
+
+def _known_headings(text: str, headings: Sequence[tuple]) -> list[Mark]:
+    outline = _Outline()
     marks: list[Mark] = []
-    known_level: int | None = None
-    have_title = False
+    for h in sorted(headings, key=lambda h: h[0]):
+        start, end, level = h[:3]
+        name = outline.name(text[start:end], level, h[3] if len(h) > 3 else None)
+        if name is not None:
+            marks.append((start, name, text[start:end].strip()))
+    return marks
+
+
+def _headings(lines: list[Line]) -> list[Mark]:
+    marks: list[Mark] = []
+    outline = _Outline()
     for line in lines:
         md = _MD_HEADING.match(line.text)
         if md:
-            level, heading = len(md.group(1)), md.group(2)
-            if is_caption(heading):
-                continue
-            name = heading_name(heading)
-            if name is None and level == 1 and not have_title:
-                name = "title"
-            if name is None:
-                if known_level is not None and level > known_level:
-                    continue  # a subsection inside a known part
-                name = "other"
-            elif name != "title":
-                known_level = level if known_level is None else min(known_level, level)
-            have_title |= name == "title"
-            marks.append((line.start, name, heading.strip()))
+            name = outline.name(md.group(2), len(md.group(1)))
+            if name is not None:
+                marks.append((line.start, name, md.group(2).strip()))
             continue
         stripped = line.text.strip()
         if 0 < len(stripped) <= 60 and "\t" not in line.text and not stripped.startswith(("#", "|")):

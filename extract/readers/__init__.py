@@ -1,49 +1,59 @@
 """Readers: one per input kind, each turning a file into a :class:`~extract.document.Document`.
 
-The kind comes from the content (magic bytes, markup), never from the file extension.
+The kind comes from the content (magic bytes, markup), never from the file extension: a PNG
+named ``.pdf`` is refused as what it is, a JATS file named ``.txt`` is read as JATS.
 """
 from __future__ import annotations
 
+import hashlib
+import re
 from pathlib import Path
 
 from ..document import Document
 from ..errors import EmptyFile, NotSupported, ReadError
 
+BINARY_MAGIC = (b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"PK\x03\x04", b"\x1f\x8b", b"BM", b"II*\x00",
+                b"MM\x00*", b"\xd0\xcf\x11\xe0", b"7z\xbc\xaf", b"Rar!", b"\x7fELF", b"OggS", b"RIFF")
+_JATS = re.compile(rb"<!doctype\s+article|<article\b[^>]*(?:dtd-version|jats|xmlns:(?:xlink|mml|ali)|article-type)"
+                   rb"|<(?:article-meta|journal-meta|front)\b")
+_HTML = re.compile(rb"<!doctype\s+html|<html\b|<head\b|<body\b|<meta\s+(?:charset|name|http-equiv)")
+_MD = re.compile(r"^(?:#{1,6}[ \t]+\S|\|.*\|[ \t]*\n[ \t]*\|?[ \t]*:?-{2,})", re.MULTILINE)
+
 
 def sniff(data: bytes) -> str:
-    """Kind of document from its first bytes: pdf, html, jats, markdown, text."""
-    head = data[:4096].lstrip()
+    """Kind of document from its bytes: ``pdf``, ``jats``, ``html``, ``markdown``, ``text``,
+    or ``binary`` / ``xml`` (not supported)."""
     if data[:1024].find(b"%PDF-") != -1:
         return "pdf"
-    low = head.lower()
-    if low.startswith(b"<?xml") or low.startswith(b"<!doctype article") or b"<article" in low[:2048]:
-        if b"<article" in data[:65536].lower() or b"jats" in low:
-            return "jats"
-    if low.startswith(b"<!doctype html") or b"<html" in low[:2048]:
-        return "html"
-    if b"\x00" in data[:4096]:
-        return "binary"
-    try:
-        sample = data[:65536].decode("utf-8")
-    except UnicodeDecodeError as exc:
-        if exc.start < 65530:
+    body = data[3:] if data.startswith(b"\xef\xbb\xbf") else data
+    if body.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            body = body.decode("utf-16").encode("utf-8")
+        except UnicodeDecodeError:
             return "binary"
-        sample = data[: exc.start].decode("utf-8")
-    if any(line.startswith("#") for line in sample.splitlines()[:200]):
-        return "markdown"
-    return "text"
-
-
-def read(path: str | Path, cache: str | Path | None = None, password: str | None = None) -> Document:
-    """Read one paper. Raises :class:`~extract.errors.ReadError` with a one-line reason on bad input."""
-    path = Path(path)
+    if body.startswith(BINARY_MAGIC) or b"\x00" in body[:4096]:
+        return "binary"
+    head = body[:65536].lstrip().lower()
+    if head.startswith(b"<"):
+        if _JATS.search(head[:8192]) and not re.search(rb"<html\b", head[:8192]):
+            return "jats"
+        if _HTML.search(head[:8192]):
+            return "html"
+        if head.startswith(b"<?xml"):
+            return "xml"
+    elif _HTML.search(head[:2048]) and re.search(rb"<(?:html|body)\b", head[:8192]):
+        return "html"
     try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise ReadError(str(path), exc.strerror or str(exc)) from None
-    if not data.strip():
-        raise EmptyFile(str(path))
-    kind = sniff(data)
+        sample = body[:65536].decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if exc.start < min(len(body), 65536) - 4:
+            return "text"  # maybe a legacy encoding: the text reader decides
+        sample = body[: exc.start].decode("utf-8")
+    return "markdown" if _MD.search(sample) else "text"
+
+
+def parse(path: str | Path, data: bytes, kind: str, password: str | None = None) -> Document:
+    """Parse bytes already read, with the reader for ``kind``."""
     if kind in ("text", "markdown"):
         from .text import read_text
         return read_text(path, data, kind)
@@ -56,4 +66,32 @@ def read(path: str | Path, cache: str | Path | None = None, password: str | None
     if kind == "jats":
         from .jats import read_jats
         return read_jats(path, data)
-    raise NotSupported(str(path))
+    detail = {"binary": "binary content", "xml": "XML that is not JATS"}.get(kind, kind)
+    raise NotSupported(str(path), detail)
+
+
+def read(path: str | Path, cache: bool | str | Path | None = None, password: str | None = None) -> Document:
+    """Read one paper. Raises :class:`~extract.errors.ReadError` with a one-line reason on bad input.
+
+    ``cache``: None → parse every time; True → the user cache dir (``$XDG_CACHE_HOME/litmeta``);
+    a path → that directory. A cached Document is reused only for the same bytes, litmeta version
+    and reader version.
+    """
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ReadError(str(path), exc.strerror or str(exc)) from None
+    if not data.strip():
+        raise EmptyFile(str(path))
+    kind = sniff(data)
+    if cache is None or cache is False or kind in ("binary", "xml"):
+        doc = parse(path, data, kind, password)
+    else:
+        from ..cache import DocumentCache
+        doc = DocumentCache(None if cache is True else cache).get_or_parse(
+            path, data, kind, lambda: parse(path, data, kind, password))
+    doc.source = path.name
+    if not doc.sha256:
+        doc.sha256 = hashlib.sha256(data).hexdigest()
+    return doc
