@@ -172,7 +172,7 @@ _PROP_PATTERNS = [
     # Thirty (31%) out of 96 patients / Eleven (84.6%) out of 13
     re.compile(r"(?P<c>%s)%s\s*\(\s*%s\s*\)\s+(?:out\s+)?of\s+(?:the\s+)?(?:remaining\s+)?(?P<t>%s)" % (_ANY, _NOUN, _PCT.replace("(", "(?P<p>", 1), _NUM), re.I),
     # five (29.4%) / 19 (20%) / 35, 36% inside parentheses
-    re.compile(r"(?P<c>%s)%s\s*(?:\(\s*|,\s*)%s" % (_ANY, _NOUN, _PCT.replace("(", "(?P<p>", 1)), re.I),
+    re.compile(r"(?P<c>%s)%s\s*(?:\(\s*|,\s*)%s(?:\s*\))?" % (_ANY, _NOUN, _PCT.replace("(", "(?P<p>", 1)), re.I),
     # n = 12 / N=12
     re.compile(r"\b[nN]\s?=\s?(?P<c>%s)" % _NUM),
 ]

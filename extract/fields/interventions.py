@@ -15,13 +15,13 @@ from ..nlp import Sentence, Term
 from .base import Context, Fact, proof
 from .population import Cohort, distribution
 
-_WORD = re.compile(r"[A-Za-z][\w-]*|[+/]")
+_WORD = re.compile(r"[A-Za-z]\w*|[+/-]")
 
 
 def _connectors(ctx: Context) -> tuple[set[str], set[str]]:
     table = ctx.vocab.terms("group_connector")
     every = {w.lower() for words in table.values() for w in words if " " not in w}
-    return every, {w.lower() for w in table.get("sequence", [])}
+    return every, {w.lower() for w in table.get("sequence_word", [])}
 
 
 def group_phrase(ctx: Context, sent: Sentence, term: Term) -> tuple[int, int, list[str]]:

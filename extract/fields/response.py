@@ -1,0 +1,131 @@
+"""Response: complete, partial, overall and no response, relapse — as events/total and percent.
+
+Why clause-local reading: a response sentence usually lists several outcomes with their
+counts ("CR and PR … in 13 of 17 patients (76.4%) and nonresponse (NR) in four patients
+(23.5%)"); each count takes the outcome named just before it (after the previous count), else
+the one just after it. A subgroup opened by "Among the 13 patients who achieved CR" keeps its
+own denominator for "three of them …": a percent of a subgroup never becomes a percent of the
+cohort. A count computed from a printed percent is flagged ``derived``.
+"""
+from __future__ import annotations
+
+import re
+
+from ..nlp import Sentence, Term
+from ..numbers import Proportion, parse_number
+from .base import Context, finding
+from .population import Cohort, consistent
+
+RESPONSE = ("response_overall", "response_complete", "response_partial", "no_response", "relapse")
+_AMONG = re.compile(r"\b(?:Among|Of|In)\s+(?:the|these)\s+(?P<n>\d+)\s+(?:patients|children|subjects|cases)\s+"
+                    r"(?P<who>(?:who|that|with)\b[^,;]{3,80}?),", re.I)
+_OF_THEM = re.compile(r"\b(?P<c>\d+|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)\s+(?:of\s+(?:them|these|those))\b", re.I)
+_TIME_TO = re.compile(r"\b(?P<stat>mean|median)\s+(?:time to (?:response|remission)|response time|time of response)\s+(?:was|of|:)?\s*"
+                      r"(?P<v>\d+(?:[.\u00b7]\d+)?)\s*(?P<unit>months?|weeks?|days?)"
+                      r"(?:\s*\((?:range|IQR)[,:]?\s*(?P<lo>\d+(?:\.\d+)?)\s*[-\u2013]\s*(?P<hi>\d+(?:\.\d+)?)\s*(?:months?|weeks?|days?)?\))?", re.I)
+_DERIVED_PCT = re.compile(r"(?P<p>\d+(?:[.\u00b7]\d+)?)\s?%\s+(?P<of>of\s+(?:them|these|those)\s+)?", re.I)
+
+
+def outcome_for(ctx: Context, sent: Sentence, start: int, end: int, prev_end: int, next_start: int,
+                labels: tuple[str, ...]) -> tuple[str, Term] | None:
+    """The outcome a count at ``[start, end)`` belongs to: named before it in its clause, else right after."""
+    found = [t for t in ctx.terms(sent, "outcome") if t.label in labels]
+    before = [t for t in found if prev_end <= t.start and t.end <= start and ";" not in ctx.doc.text[t.end:start]]
+    if before:
+        names = {t.label for t in before}
+        if {"response_complete", "response_partial"} <= names and "response_overall" not in names:
+            return "response_complete_or_partial", before[0]
+        return before[-1].label, before[-1]
+    after = [t for t in found if end <= t.start < next_start and ";" not in ctx.doc.text[end:t.start]]
+    if after:
+        return after[0].label, after[0]
+    return None
+
+
+def response_rows(ctx: Context, coh: Cohort) -> list[dict]:
+    """Response outcome rows with events, total, printed percent and evidence."""
+    rows: list[dict] = []
+    for sent in ctx.data_sentences():
+        if not any(t.label in RESPONSE for t in ctx.terms(sent, "outcome")):
+            continue
+        rows += _sentence_rows(ctx, sent, coh)
+        rows += _time_to_response(ctx, sent)
+    return rows
+
+
+def _sentence_rows(ctx: Context, sent: Sentence, coh: Cohort) -> list[dict]:
+    doc = ctx.doc
+    rows = []
+    among = _AMONG.search(sent.text)
+    sub_total = int(among.group("n")) if among else None
+    sub_group = among.group("who").strip() if among else None
+    sub_span = (sent.start + among.start(), sent.start + among.end()) if among else None
+    props: list[Proportion] = ctx.proportions(sent)
+    prev_end = sent.start if not among else sent.start + among.end()
+    for i, p in enumerate(props):
+        nxt = props[i + 1].span[0] if i + 1 < len(props) else sent.end
+        if sub_span and p.span[0] < sub_span[1]:
+            continue
+        got = outcome_for(ctx, sent, p.span[0], p.span[1], prev_end, nxt, RESPONSE)
+        prev_end = p.span[1]
+        if not got:
+            continue
+        outcome, term = got
+        total = int(p.total.value) if p.total else None
+        flags = []
+        if total is None:
+            earlier = [q.total.value for q in props[:i] if q.total]
+            for cand in ([int(earlier[-1])] if earlier else []) + ([coh.total] if coh.total else []):
+                if consistent(p.events, p.percent.value if p.percent else None, cand) and p.events <= cand:
+                    total = cand
+                    break
+        if p.percent is not None and total and not consistent(p.events, p.percent.value, total):
+            flags.append(f"percent {p.percent.text} disagrees with {p.events}/{total} = {100 * p.events / total:.1f}%")
+        rows.append(finding(doc, outcome, [p.span, (term.start, term.end)], events=p.events, unit="patients", total=total,
+                            reported_value=p.percent.value if p.percent else None,
+                            reported_scale="percent" if p.percent else None, flags=flags, confidence=0.9 if total else 0.7))
+    if among:
+        rows += _subgroup_rows(ctx, sent, sub_total, sub_group, sub_span)
+    return rows
+
+
+def _subgroup_rows(ctx: Context, sent: Sentence, total: int, group: str, span: tuple[int, int]) -> list[dict]:
+    """"three of them were NR": counts of a subgroup keep the subgroup as group and denominator."""
+    rows = []
+    matches = list(_OF_THEM.finditer(sent.text))
+    for i, m in enumerate(matches):
+        s, e = sent.start + m.start(), sent.start + m.end()
+        nxt = sent.start + matches[i + 1].start() if i + 1 < len(matches) else sent.end
+        got = outcome_for(ctx, sent, s, e, e, nxt, RESPONSE)
+        if not got:
+            continue
+        n = int(parse_number(m.group("c")))
+        outcome, term = got
+        rows.append(finding(ctx.doc, outcome, [(s, e), (term.start, term.end), span], group=group, group_type="subgroup",
+                            events=n, unit="patients", total=total, confidence=0.75,
+                            flags=["subgroup of responders: denominator is the subgroup, not the cohort"]))
+    for m in _DERIVED_PCT.finditer(sent.text):
+        if not m.group("of"):
+            continue
+        s, e = sent.start + m.start(), sent.start + m.end()
+        got = outcome_for(ctx, sent, s, e, e, sent.end, RESPONSE)
+        if not got:
+            continue
+        pct = parse_number(m.group("p"))
+        outcome, term = got
+        rows.append(finding(ctx.doc, outcome, [(s, e), (term.start, term.end), span], group=group, group_type="subgroup",
+                            events=round(pct * total / 100), unit="patients", total=total, reported_value=pct,
+                            reported_scale="percent", confidence=0.6,
+                            flags=["derived", f"count derived from {pct:g}% of {total}"]))
+    return rows
+
+
+def _time_to_response(ctx: Context, sent: Sentence) -> list[dict]:
+    rows = []
+    for m in _TIME_TO.finditer(sent.text):
+        unit = m.group("unit").lower().rstrip("s") + "s"
+        flags = [f"range {m.group('lo')}-{m.group('hi')} {unit}"] if m.group("lo") else []
+        rows.append(finding(ctx.doc, "time_to_response", [(sent.start + m.start(), sent.start + m.end())],
+                            reported_value=parse_number(m.group("v")), reported_scale=f"{m.group('stat').lower()} {unit}",
+                            flags=flags, confidence=0.9))
+    return rows

@@ -1,0 +1,315 @@
+"""Safety: infections (any, serious), deaths, adverse events, person-time and incidence rates.
+
+Why events and patients apart: "16 SIEs … in 13/96 patients" are two facts — 16 episodes and
+13 patients with at least one — and pooling needs to know which is which (``unit``). A rate
+("0.24 *100 p/m/r (95% CI 0.09–0.3)") keeps its printed value, scale and interval; its events
+and person-time are attached only when they are printed for the same group and reproduce the
+printed rate, otherwise the row says what is missing.
+
+Groups: a paragraph that opens with "only from 49 patients diagnosed after 2015" puts its
+later counts, times and rates into that period group (``diagnosed after 2015``); a subgroup
+inside it is ``diagnosed after 2015 / ALPS-like``. "A and B … 1,181 and 1,685 months,
+respectively" pairs groups with values in order.
+"""
+from __future__ import annotations
+
+import re
+
+from ..nlp import Sentence, Term
+from ..numbers import Interval, find_intervals, find_rate_scale, parse_number
+from .base import Context, finding
+from .population import Cohort, consistent
+from .interventions import group_phrase
+from .response import outcome_for
+
+SAFETY = ("serious_infection", "infection", "death", "adverse_event")
+_NUM = r"(?:\d{1,3}(?:[,\u2009\u202f]\d{3})+|\d+)"
+_WNUM = r"(?:%s|[A-Za-z]+(?:-[a-z]+)?)" % _NUM
+_EPISODES = re.compile(r"(?<![\w.,/])(?P<n>%s)\s+(?:(?:more|new|further|additional|total)\s+)?(?=\S)" % _WNUM)
+_DIED = re.compile(r"\b(?P<n>No|None of the|%s)\s+(?:patients?|children|subjects?)?\s*(?:died|deaths?|were dead|has died|have died)\b|"
+                   r"\bno (?:deaths?|death was|patient died|mortality)\b" % _WNUM, re.I)
+_PERSON_TIME = [
+    re.compile(r"\b(?:observation|follow-up|exposure|observation period|follow up)\s+(?:time\s+)?(?:was|of|:)\s*(?P<v>%s(?:\s+and\s+%s)*)\s*(?P<unit>months|years|days|person-months|person-years|patient-years|patient-months)" % (_NUM, _NUM), re.I),
+    re.compile(r"\bfollowed\s+(?:up\s+)?for\s+a\s+total\s+of\s+(?P<v>%s(?:(?:,\s*|\s+and\s+)%s)*)\s*(?P<unit>months|years|days)" % (_NUM, _NUM), re.I),
+    re.compile(r"\b(?:had|with|for|of)\s+(?P<v>%s)\s+(?P<unit>months|years|days)\s+of\s+(?:total\s+)?(?:follow-up|follow up|observation|therapy|treatment)" % _NUM, re.I),
+    re.compile(r"\bcovered\s+a\s+period\s+of\s+(?P<v>%s)\s+(?P<unit>months|years|days)" % _NUM, re.I),
+    re.compile(r"\b(?:were|was)\s+given\s+for\s+(?P<v>%s(?:\s+and\s+%s)*)\s+(?P<unit>months|years|days)" % (_NUM, _NUM), re.I),
+    re.compile(r"(?P<v>%s)\s+(?P<unit>person-months|person-years|patient-years|patient-months|person-days)" % _NUM, re.I),
+]
+_SUBGROUP_OPEN = re.compile(r"\b(?:only|subgroup|subset|restricted|limited)\b[^.;]{0,40}?\b(?P<n>\d+)\s+(?:patients|children|subjects)\s+"
+                            r"(?P<q>(?:diagnosed|treated|enrolled|included|who started)\s+(?:after|before|since|between|from|in)\s+(?:19|20)\d\d)", re.I)
+_SCALE = r"\\?\*?\s*100\s*p/m/r|per 100 [\w-]+"
+_COMPARISON = re.compile(r"\((?P<a>\d+[.\u00b7]\d+)\s*(?P<scale>%s)?\s*(?:vs\.?|versus)\s*"
+                         r"(?P<b>\d+[.\u00b7]\d+)(?:\s*(?:and|,)\s*(?P<c>\d+[.\u00b7]\d+))?\s*(?P<scale2>%s)?" % (_SCALE, _SCALE), re.I)
+
+
+def _values(text: str, start: int) -> list[tuple[float, int, int]]:
+    return [(parse_number(m.group(0)), start + m.start(), start + m.end())
+            for m in re.finditer(_NUM, text)]
+
+
+class _Groups:
+    """The paragraph's period group (if one was opened) and the composition of group labels."""
+
+    def __init__(self) -> None:
+        self.paragraph: int | None = None
+        self.period: str | None = None
+        self.period_n: int | None = None
+
+    def update(self, sent: Sentence) -> None:
+        if sent.paragraph != self.paragraph:
+            self.paragraph, self.period, self.period_n = sent.paragraph, None, None
+        m = _SUBGROUP_OPEN.search(sent.text)
+        if m:
+            self.period, self.period_n = m.group("q"), int(m.group("n"))
+
+    def label(self, sub: str | None = None) -> tuple[str, str]:
+        if self.period and sub:
+            return f"{self.period} / {sub}", "period"
+        if self.period:
+            return self.period, "period"
+        return (sub, "subgroup") if sub else ("overall", "overall")
+
+
+def safety_rows(ctx: Context, coh: Cohort) -> list[dict]:
+    """Infection, death and adverse-event rows, person-time and rates, linked where they agree."""
+    rows: list[dict] = []
+    times: list[dict] = []
+    groups = _Groups()
+    for sent in ctx.data_sentences():
+        groups.update(sent)
+        outcomes = [t for t in ctx.terms(sent, "outcome") if t.label in SAFETY]
+        times += _person_time(ctx, sent, groups)
+        rows += _deaths(ctx, sent, coh, groups)
+        if not outcomes:
+            continue
+        rows += _patients_with(ctx, sent, coh, groups)
+        rows += _episodes(ctx, sent, coh, groups, outcomes)
+        rows += _rates(ctx, sent, groups, outcomes)
+    rows = _link(rows, times, ctx.vocab)
+    scales = {r["reported_scale"] for r in rows if str(r.get("reported_scale") or "").startswith("per ")}
+    for r in rows:
+        if len(scales) == 1 and r.get("reported_value") is not None and not r.get("reported_scale") and r["unit"] is None:
+            r["reported_scale"] = next(iter(scales))
+            r["flags"] = [f.replace("read as the paper's rate scale", f"read as {r['reported_scale']}, the paper's only rate scale")
+                          for f in r["flags"]]
+    return rows
+
+
+def _patients_with(ctx: Context, sent: Sentence, coh: Cohort, groups: _Groups) -> list[dict]:
+    out = []
+    props = ctx.proportions(sent)
+    prev = sent.start
+    for i, p in enumerate(props):
+        nxt = props[i + 1].span[0] if i + 1 < len(props) else sent.end
+        got = outcome_for(ctx, sent, p.span[0], p.span[1], prev, nxt, SAFETY)
+        prev = p.span[1]
+        if not got:
+            continue
+        total = int(p.total.value) if p.total else None
+        if total is None and coh.total and consistent(p.events, p.percent.value if p.percent else None, coh.total):
+            total = coh.total
+        if total is None or total not in coh.denominators() and total != groups.period_n:
+            continue  # a count within a subgroup of cases ("10/13 with SIE were ALPS-like") is not an incidence
+        group, gtype = groups.label() if total == groups.period_n else ("overall", "overall")
+        flags = []
+        if p.percent is not None and not consistent(p.events, p.percent.value, total):
+            flags.append(f"percent {p.percent.text} disagrees with {p.events}/{total} = {100 * p.events / total:.1f}%")
+        elif p.percent is not None and abs(100 * p.events / total - p.percent.value) >= 0.45:
+            flags.append(f"percent {p.percent.text}% printed for {p.events}/{total} = {100 * p.events / total:.1f}%")
+        outcome, term = got
+        out.append(finding(ctx.doc, outcome, [p.span, (term.start, term.end)], group=group, group_type=gtype,
+                           events=p.events, unit="patients", total=total,
+                           reported_value=p.percent.value if p.percent else None,
+                           reported_scale="percent" if p.percent else None, flags=flags, confidence=0.9))
+    return out
+
+
+def _episodes(ctx: Context, sent: Sentence, coh: Cohort, groups: _Groups, outcomes: list[Term]) -> list[dict]:
+    """"16 SIEs", "16 severe infectious events": a number right before an event noun counts episodes."""
+    out = []
+    text = ctx.doc.text
+    for t in outcomes:
+        m = re.search(r"(?<![\w.,/])(?P<n>%s)\s+(?:(?:more|new|further|total|distinct)\s+)?$" % _WNUM, text[sent.start:t.start])
+        if not m or not re.search(r"(?:events?|episodes?|SIEs?|infections?)$", t.text, re.I) and t.label != "serious_infection":
+            continue
+        n = parse_number(m.group("n"))
+        if n is None or not float(n).is_integer():
+            continue
+        s = sent.start + m.start("n")
+        if re.search(r"\b(?:at least|more than|less than|up to|over)\s*$", text[sent.start:s], re.I):
+            continue
+        if re.match(r"\s*(?:patients?|children)", text[t.end:t.end + 12]):
+            continue
+        tail = text[t.end:sent.end]
+        patients = re.search(r"\b(?:in|among)\s+(?:(?P<k>%s)\s*(?:/|of|out of)\s*)?(?P<tot>%s)\s+(?:patients|children)" % (_NUM, _NUM), tail)
+        total = int(parse_number(patients.group("tot"))) if patients else None
+        if total is None:
+            before = re.search(r"(?P<tot>%s)\s+(?:patients|children)[^.;]*$" % _NUM, text[sent.start:s])
+            total = int(parse_number(before.group("tot"))) if before else None
+        if total is not None and total not in coh.denominators() and total != groups.period_n:
+            total = None
+        group, gtype = groups.label() if groups.period and (total == groups.period_n or total is None) else ("overall", "overall")
+        out.append(finding(ctx.doc, t.label, [(s, t.end)], group=group, group_type=gtype, events=int(n), unit="episodes",
+                           total=total, confidence=0.85))
+    return out
+
+
+def _deaths(ctx: Context, sent: Sentence, coh: Cohort, groups: _Groups) -> list[dict]:
+    out = []
+    for m in _DIED.finditer(sent.text):
+        word = (m.group("n") or "no").lower()
+        n = 0 if word.startswith("no") else parse_number(word)
+        if n is None:
+            continue
+        group, gtype = groups.label()
+        out.append(finding(ctx.doc, "death", [(sent.start + m.start(), sent.start + m.end())], group=group, group_type=gtype,
+                           events=int(n), unit="patients", total=groups.period_n if groups.period else coh.total,
+                           confidence=0.85))
+    return out
+
+
+def _person_time(ctx: Context, sent: Sentence, groups: _Groups) -> list[dict]:
+    """Person-time facts, one per group; "A and B … x and y months, respectively" pairs in order."""
+    out = []
+    matches = sorted((m for pat in _PERSON_TIME for m in pat.finditer(sent.text)), key=lambda m: m.start())
+    last_end = 0
+    for m in matches:
+        if m.start() < last_end or re.search(r"\b(?:median|mean)\b[^.;]{0,15}$", sent.text[:m.start("v")]):
+            continue
+        vals = _values(m.group("v"), sent.start + m.start("v"))
+        unit = m.group("unit").lower()
+        unit = "years" if "year" in unit else "days" if "day" in unit else "months"
+        lo = sent.start + last_end
+        terms_ = sorted((t for k in ("diagnosis", "drug") for t in ctx.terms(sent, k) if lo <= t.start and t.end <= sent.start + m.start()),
+                        key=lambda t: t.start)
+        last_end = m.end()
+        subs: list[str | None]
+        if len(vals) > 1 and len(terms_) >= len(vals):
+            subs = [t.text for t in terms_[:len(vals)]]
+        elif len(vals) == 1 and terms_ and not re.search(r"\boverall\b", sent.text[:m.start()], re.I):
+            subs = [_phrase(ctx, sent, terms_)]
+        else:
+            subs = [None] * len(vals)
+        for (v, s, e), sub in zip(vals, subs):
+            group, gtype = groups.label(sub)
+            if sub and not groups.period:
+                gtype = "diagnosis" if any(t.text == sub and t.kind == "diagnosis" for t in terms_) else "treatment"
+            out.append(finding(ctx.doc, "person_time", [(s, e)], group=group, group_type=gtype, person_time=v,
+                               time_unit=unit, confidence=0.8))
+    return out
+
+
+def _phrase(ctx: Context, sent: Sentence, terms_: list[Term]) -> str:
+    """The printed group of a one-group clause: a drug arm widened as printed ("MMF-SR sequential")."""
+    drugs = [t for t in terms_ if t.kind == "drug"]
+    if drugs:
+        start, end, _ = group_phrase(ctx, sent, drugs[0])
+        return ctx.doc.text[start:end]
+    return terms_[0].text
+
+
+def _rates(ctx: Context, sent: Sentence, groups: _Groups, outcomes: list[Term]) -> list[dict]:
+    out = []
+    text = ctx.doc.text
+    cis: list[Interval] = find_intervals(sent.text, sent.start)
+    main = "serious_infection" if any(t.label == "serious_infection" for t in outcomes) else outcomes[0].label
+    comp = _COMPARISON.search(sent.text)
+    for m in re.finditer(r"(?<![\w.])(?P<v>\d+[.\u00b7]\d+)(?![\d])", sent.text):
+        s, e = sent.start + m.start("v"), sent.start + m.end("v")
+        if comp and comp.start() <= m.start() < comp.end():
+            continue
+        scale = find_rate_scale(text, e)
+        if not scale:
+            continue
+        ci = next((c for c in cis if 0 <= c.span[0] - scale[2] <= 12), None)
+        group, gtype = groups.label()
+        spans = [(s, scale[2])] + ([ci.span] if ci else [])
+        out.append(finding(ctx.doc, main, spans, group=group, group_type=gtype, reported_value=parse_number(m.group("v")),
+                           reported_scale=scale[0], time_unit=scale[1], ci_low=ci.low.value if ci else None,
+                           ci_high=ci.high.value if ci else None, confidence=0.9))
+    if comp:
+        out += _comparison_rows(ctx, sent, comp, groups, main)
+    return out
+
+
+def _comparison_rows(ctx: Context, sent: Sentence, comp: re.Match, groups: _Groups, outcome: str) -> list[dict]:
+    """"ALPS-like … compared with other diagnosis (0.32 vs. 0.09; p = 0.03)": one rate per group, in order."""
+    text = sent.text[:comp.start()]
+    split = re.search(r"\b(?:compared (?:with|to)|versus|vs\.?|than|and)\b", text)
+    if not split:
+        return []
+    left = [t for k in ("diagnosis", "drug") for t in ctx.terms(sent, k) if sent.start + split.start() > t.start]
+    right_text = text[split.end():].strip(" ,")
+    right_text = re.sub(r"^(?:those|patients|the)\s+(?:who\s+)?(?:underwent|received|started|with|treated with)?\s*", "", right_text)
+    rights = [r.strip() for r in re.split(r"\s+or\s+|\s*,\s*|\s+and\s+", right_text) if r.strip()]
+    values = [comp.group(k) for k in ("a", "b", "c") if comp.group(k)]
+    if not left or len(rights) != len(values) - 1:
+        return []
+    names = [left[-1].text] + rights
+    scale = None
+    for key in ("scale", "scale2"):
+        if comp.group(key):
+            scale = find_rate_scale(sent.text, comp.start(key) - 1)
+    out = []
+    for k, (name, v) in enumerate(zip(names, values)):
+        key = ("a", "b", "c")[k]
+        s, e = sent.start + comp.start(key), sent.start + comp.end(key)
+        group, gtype = groups.label(name)
+        flags = [] if scale else ["scale not printed here; read as the paper's rate scale"]
+        axis = "diagnosis" if left[-1].kind == "diagnosis" else "treatment"
+        out.append(finding(ctx.doc, outcome, [(s, e)], group=group, group_type=gtype if groups.period else axis,
+                           reported_value=parse_number(v), reported_scale=scale[0] if scale else None,
+                           flags=flags, confidence=0.7))
+    return out
+
+
+def group_key(vocab, group: str) -> str:
+    """Groups compared by meaning: "only SR" and "SR" are one arm, "MMF-SR sequential" and "sequential MMF/SR" too."""
+    parts = group.split(" / ")
+    last = parts[-1]
+    label = vocab.normalise("diagnosis", last) or vocab.normalise("drug", last) or last.lower()
+    return " / ".join(parts[:-1] + [label])
+
+
+def _link(rows: list[dict], times: list[dict], vocab) -> list[dict]:
+    """Put events and person-time on the rate rows of the same group when they reproduce the printed rate."""
+    out = []
+    key = lambda row: group_key(vocab, row["group"])  # noqa: E731
+    used_times: set[int] = set()
+    for r in rows:
+        if r.get("reported_scale", "") and str(r.get("reported_scale")).startswith("per "):
+            mult = float(re.search(r"per ([\d,]+)", r["reported_scale"]).group(1).replace(",", ""))
+            episodes = [x for x in rows if key(x) == key(r) and x.get("unit") == "episodes"
+                        and x["outcome"] in (r["outcome"], "serious_infection")]
+            pts = [i for i, t in enumerate(times) if key(t) == key(r)]
+            for ev in episodes or [None]:
+                for i in pts or [None]:
+                    if ev is None and i is None:
+                        continue
+                    e = ev["events"] if ev else None
+                    pt = times[i]["person_time"] if i is not None else None
+                    if e is not None and pt:
+                        rate = mult * e / pt
+                        if abs(rate - r["reported_value"]) > 0.006 + 0.02 * r["reported_value"]:
+                            continue
+                    if e is not None:
+                        r["events"], r["unit"] = e, "episodes"
+                        r["evidence"] += [x for x in ev["evidence"] if x not in r["evidence"]]
+                        r["total"] = ev.get("total")
+                    if pt:
+                        r["person_time"], r["time_unit"] = pt, times[i]["time_unit"]
+                        r["evidence"] += [x for x in times[i]["evidence"] if x not in r["evidence"]]
+                        used_times.add(i)
+                    break
+                if r.get("person_time"):
+                    break
+            if r.get("events") is None or r.get("person_time") is None:
+                r["flags"].append("rate printed without matching events and person-time in the text")
+        out.append(r)
+    for i, t in enumerate(times):
+        if i not in used_times:
+            t["outcome"] = "person_time"
+            t["flags"].append("person-time without a rate in the text")
+            out.append(t)
+    return out
