@@ -35,11 +35,6 @@ class Glyphs:
         return len(self.chars)
 
 
-def _skip(c: str) -> bool:
-    """Whitespace, control characters and pdfium's placeholder codes are not glyphs."""
-    return c.isspace() or unicodedata.category(c) in ("Cc", "Cf", "Cs", "Co", "Cn")
-
-
 def load_glyphs(textpage, page_height: float) -> Glyphs:
     """Read every visible character of a pdfium text page with its loose box."""
     n = textpage.count_chars()
@@ -51,7 +46,8 @@ def load_glyphs(textpage, page_height: float) -> Glyphs:
         text = "".join(chr(pdfium_c.FPDFText_GetUnicode(raw_page, i) or 0xFFFD) for i in range(n))
     for code in _PDFIUM_HYPHEN:
         text = text.replace(code, "-")
-    idx = [i for i, c in enumerate(text) if not (c.isspace() or (c < " ") or _skip(c))]
+    # isprintable() is False for controls, format, private-use, unassigned and separators
+    idx = [i for i, c in enumerate(text) if c != " " and c.isprintable()]
     rect = pdfium_c.FS_RECTF()
     get = pdfium_c.FPDFText_GetLooseCharBox
     out = np.empty((len(idx), 4))

@@ -5,6 +5,8 @@ are given in pdfplumber's own format so its algorithm runs on them unchanged.
 """
 from __future__ import annotations
 
+import ctypes
+
 import pypdfium2.raw as pdfium_c
 
 THIN = 2.0  # a path thinner than this (points) is a rule
@@ -20,13 +22,22 @@ def _edge(x0: float, top: float, x1: float, bottom: float, orientation: str) -> 
 def page_edges(page, height: float) -> list[dict]:
     """Horizontal and vertical edges (pdfplumber dicts) of the straight paths on a page.
 
-    Lines and rectangles only: paths with curves are drawings, not table rules.
+    Lines and rectangles only: paths with curves are drawings, not table rules. Top-level
+    objects only (rules inside form XObjects are rare), read through the raw API because
+    wrapping each of a page's thousand objects in Python costs more than the page's text.
     """
     edges: list[dict] = []
-    for obj in page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_PATH], max_depth=3):
-        if pdfium_c.FPDFPath_CountSegments(obj.raw) > 6:
+    raw_page = page.raw
+    l, b_, r, t_ = (ctypes.c_float() for _ in range(4))
+    path = pdfium_c.FPDF_PAGEOBJ_PATH
+    get_obj, get_type = pdfium_c.FPDFPage_GetObject, pdfium_c.FPDFPageObj_GetType
+    for i in range(pdfium_c.FPDFPage_CountObjects(raw_page)):
+        obj = get_obj(raw_page, i)
+        if get_type(obj) != path or pdfium_c.FPDFPath_CountSegments(obj) > 6:
             continue
-        left, bottom, right, top = obj.get_bounds()
+        if not pdfium_c.FPDFPageObj_GetBounds(obj, l, b_, r, t_):
+            continue
+        left, bottom, right, top = l.value, b_.value, r.value, t_.value
         x0, x1, t, b = left, right, height - top, height - bottom
         w, h = x1 - x0, b - t
         if h <= THIN and w >= MIN_LEN:

@@ -33,6 +33,7 @@ from ..layout.words import Words, make_words
 from ..layout.xycut import lines_of, xycut
 
 SUP_MARK = "^"
+_NAN1 = np.full((1, 4), np.nan)
 _CAPTION = re.compile(r"^\s*(?:table|tab\.|表)\s*([0-9IVX]+)", re.I)
 
 
@@ -90,22 +91,34 @@ class _Writer:
         self.out = TextBuilder()
         self.vocab = vocab
         self.superscripts: list[tuple[int, int]] = []
-        self.carry = False  # the next word continues the previous one (hyphen rejoined)
+        self.pending_space = False  # a space is owed before the next word (multi-line cells)
 
-    def word(self, pd_: _PageData, i: int, first: bool, drop_last: bool = False) -> None:
-        w = pd_.words
-        text = w.text[i]
-        boxes = pd_.glyphs.box[w.start[i]:w.end[i]]
-        if drop_last:
-            text, boxes = text[:-1], boxes[:-1]
-        if w.sup[i]:
-            self.out.add(SUP_MARK)
-            self.superscripts.append(self.out.add(text, boxes))
-            return
-        if not first and not self.carry and not w.glue[i]:
-            self.out.add(" ")
-        self.carry = False
-        self.out.add(text, boxes)
+    def words(self, pd_: _PageData, ids: list[int], drop_last: bool = False) -> None:
+        """Write a run of words of one line in a single piece (spaces and carets inserted)."""
+        w, gbox = pd_.words, pd_.glyphs.box
+        texts: list[str] = []
+        boxes: list[np.ndarray] = []
+        pos = self.out.pos
+        last = len(ids) - 1
+        for k, i in enumerate(ids):
+            text = w.text[i]
+            box = gbox[w.start[i]:w.end[i]]
+            if drop_last and k == last:
+                text, box = text[:-1], box[:-1]
+            if w.sup[i]:
+                texts.append(SUP_MARK)
+                boxes.append(_NAN1)
+                pos += 1
+                self.superscripts.append((pos, pos + len(text)))
+            elif k and not w.glue[i] or (k == 0 and self.pending_space):
+                texts.append(" ")
+                boxes.append(_NAN1)
+                pos += 1
+            texts.append(text)
+            boxes.append(box)
+            pos += len(text)
+        self.pending_space = False
+        self.out.add("".join(texts), np.concatenate(boxes) if boxes else None)
 
     def line(self, pd_: _PageData, items: np.ndarray, nxt: tuple[_PageData, np.ndarray] | None) -> None:
         """One line of words; the line break is written unless a hyphenated word continues."""
@@ -115,18 +128,14 @@ class _Writer:
         if nxt is not None and not pd_.words.sup[last] and breaks_at_end(pd_.words.text[last]):
             npd, nitems = nxt
             decision = keep_hyphen(pd_.words.text[last], npd.words.text[int(nitems[0])], self.vocab)
-        for k, i in enumerate(ids):
-            self.word(pd_, i, first=(k == 0), drop_last=(i == last and decision is False))
+        self.words(pd_, ids, drop_last=decision is False)
         if decision is None:
             self.out.add("\n")
-        else:
-            self.carry = True
 
     def table(self, pd_: _PageData, pt: PageTable) -> tuple[list[list[str | None]], list[Cell], int, int]:
         """Rows as tab-separated lines; multi-line cells joined with a space."""
         if self.out.pos and self.out.last_char() != "\n":
             self.out.add("\n")
-        self.carry = False
         start = self.out.pos
         rows: list[list[str | None]] = []
         cells: list[Cell] = []
@@ -140,10 +149,8 @@ class _Writer:
                     continue
                 cs, mark = self.out.pos, self.out.mark()
                 for k, ln in enumerate(cell):
-                    if k:
-                        self.out.add(" ")
-                    for j, i in enumerate(ln.tolist()):
-                        self.word(pd_, i, first=(j == 0))
+                    self.pending_space = k > 0
+                    self.words(pd_, ln.tolist())
                 texts.append(self.out.text_since(mark))
                 cells.append(Cell(r, c, texts[-1], cs, self.out.pos))
             self.out.add("\n")
