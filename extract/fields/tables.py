@@ -144,33 +144,54 @@ class Value:
 
 
 class CellIndex:
-    """Finds the ``Cell`` (offsets in ``doc.text``) behind a frame value.
+    """Finds the ``Cell`` (offsets in ``Document.text``) behind each frame value.
 
-    The Table contract numbers cell rows over header rows + body rows; the lookup checks the
-    cell's text against the frame value and falls back to a unique text match in the column,
-    so a reader that numbers rows differently still yields the right offsets or none.
+    Readers number cell rows differently (header + body rows only, or every printed row with
+    the group rows too), so frame rows are aligned to cell rows in order by their texts; cell
+    rows that no frame row takes are the group / sub-header rows, kept in ``group_rows``.
     """
 
-    def __init__(self, table: Table, doc: Document) -> None:
+    def __init__(self, table: Table, doc: Document, names: list[str] | None = None) -> None:
         self.table, self.doc = table, doc
         self.by_pos = {(c.row, c.col): c for c in table.cells}
-        self.offset = len(table.header)
+        n_header = len(table.header)
+        names = names if names is not None else [c for c in table.frame.columns if c != "group"]
+        cell_rows = sorted({c.row for c in table.cells if c.row >= n_header})
+        self.rows: list[int | None] = []
+        pointer = 0
+        for _, rec in table.frame.iterrows():
+            values = [_clean(rec[n]) for n in names]
+            found = None
+            for k in range(pointer, len(cell_rows)):
+                if self._row_matches(cell_rows[k], values):
+                    found, pointer = cell_rows[k], k + 1
+                    break
+            self.rows.append(found)
+        taken = {r for r in self.rows if r is not None}
+        self.group_rows = []
+        for r in cell_rows:
+            if r in taken:
+                continue
+            width = 1 + max(c.col for c in table.cells if c.row == r)
+            texts = [_clean(self.by_pos[(r, j)].text) if (r, j) in self.by_pos else "" for j in range(width)]
+            self.group_rows.append({"label": texts[0] if texts else "", "cells": texts, "row": r})
 
-    def _ok(self, cell: Cell | None, text: str) -> bool:
-        if cell is None or cell.end <= cell.start:
-            return False
-        return _clean(self.doc.text[cell.start:cell.end]) == text or _clean(cell.text) == text
+    def _text(self, cell: Cell | None) -> str:
+        if cell is None:
+            return ""
+        return _clean(cell.text) or _clean(self.doc.text[cell.start:cell.end])
+
+    def _row_matches(self, row: int, values: list[str]) -> bool:
+        filled = [(j, v) for j, v in enumerate(values) if v]
+        return bool(filled) and all(self._text(self.by_pos.get((row, j))) == v for j, v in filled)
 
     def find(self, body_row: int, col: int, text: str) -> Cell | None:
-        text = _clean(text)
-        if not text:
+        """The cell of frame row ``body_row``, column ``col``, if its text is ``text``."""
+        row = self.rows[body_row] if body_row < len(self.rows) else None
+        cell = self.by_pos.get((row, col)) if row is not None else None
+        if cell is None or cell.end <= cell.start or self._text(cell) != _clean(text):
             return None
-        for row in (self.offset + body_row, body_row):
-            cell = self.by_pos.get((row, col))
-            if self._ok(cell, text):
-                return cell
-        same = [c for c in self.table.cells if c.col == col and self._ok(c, text) and c.row >= self.offset]
-        return same[0] if len(same) == 1 else None
+        return cell
 
 
 def _span(cell: Cell | None, doc: Document, piece: str, occurrence: int = 0) -> tuple[int | None, int | None]:
@@ -330,7 +351,8 @@ def _renames(cells: list[str], roles: dict[int, Column], label: str, table_label
     return new, notes
 
 
-def _folded_paths(table: Table, roles: dict[int, Column], label_col: int) -> list[tuple[dict[int, Column], list[str]]]:
+def _folded_paths(table: Table, roles: dict[int, Column], label_col: int,
+                  index: CellIndex) -> list[tuple[dict[int, Column], list[str]]]:
     """Per body row, the column renames of the group rows above it.
 
     Readers built on :func:`extract.tables.make_table` fold sub-header rows into the ``group``
@@ -338,7 +360,7 @@ def _folded_paths(table: Table, roles: dict[int, Column], label_col: int) -> lis
     replaces the last *k* levels of the path, so walking the paths in order tells which group
     row each level came from.
     """
-    group_rows = list(table.frame.attrs.get("group_rows", []))
+    group_rows = list(table.frame.attrs.get("group_rows") or index.group_rows)
     paths = [[g for g in _clean(v).split(" / ") if g] for v in table.frame.get("group", [""] * len(table.frame))]
     out: list[tuple[dict[int, Column], list[str]]] = []
     prev: list[str] = []
@@ -403,8 +425,8 @@ def _read_cells(values: list[str], current: dict[int, Column], index: CellIndex,
 
 def _rate_rows(table: Table, doc: Document, study: dict, names: list[str], roles: dict[int, Column],
                label_col: int) -> list[dict]:
-    index = CellIndex(table, doc)
-    folded = _folded_paths(table, roles, label_col)
+    index = CellIndex(table, doc, names)
+    folded = _folded_paths(table, roles, label_col, index)
     out: list[dict] = []
     sub_levels: list[str] = []
     sub_roles: dict[int, Column] = {}
@@ -485,7 +507,7 @@ def _contingency_rows(table: Table, doc: Document, study: dict, names: list[str]
     outcome = _event_outcome(_clean(names[with_col]))
     if outcome == "events":
         return []
-    index = CellIndex(table, doc)
+    index = CellIndex(table, doc, names)
     out: list[dict] = []
     block = ""
     for i, (_, rec) in enumerate(table.frame.iterrows()):
@@ -514,7 +536,8 @@ def _contingency_rows(table: Table, doc: Document, study: dict, names: list[str]
                 ev.append(item)
         row.update(group=group, group_type=group_type, outcome=outcome, unit="patients",
                    events=k_with, total=k_with + k_without, evidence=ev,
-                   flags=[f"total = {k_with} with + {k_without} without the event ({table.label} columns)"])
+                   flags=[f"total {k_with + k_without} = {k_with} with + {k_without} without the event "
+                          f"({table.label} columns)"], confidence=0.8)
         out.append(row)
     return out
 
