@@ -21,7 +21,7 @@ from meta.errors import MetaError
 METHODS = ("EE", "DL", "HE", "HS", "SJ", "ML", "REML", "EB", "PM")
 ITERATIVE = ("ML", "REML", "EB")
 
-DEFAULT_CONTROL = {"threshold": 1e-12, "tol": 1e-12, "maxiter": 10000, "tau2_max": 100.0, "stepadj": 1.0,
+DEFAULT_CONTROL = {"threshold": 1e-12, "tol": 1e-12, "maxiter": 1000, "tau2_max": 100.0, "stepadj": 1.0,
                    "root": "brentq"}
 #: metafor's own defaults (and R's uniroot), to reproduce its less converged printed output
 METAFOR_CONTROL = {"threshold": 1e-5, "tol": np.finfo(float).eps ** 0.25, "maxiter": 100, "tau2_max": 100.0,
@@ -250,18 +250,33 @@ def _pm(y, v, ctl) -> Tau2Result:
     return Tau2Result(float(t), float(se), conv, it)
 
 
-def fisher_step(y, v, t: float, method: str) -> float:
-    """One Fisher-scoring adjustment of tau² (metafor's ``adj``) for ML, REML or EB."""
+def fisher_step(y, v, t: float, method: str, same: bool | None = None) -> float:
+    """One Fisher-scoring adjustment of tau² (metafor's ``adj``) for ML, REML or EB; ``same`` says
+    all yi are equal (then residuals are exactly 0)."""
     k = y.size
     w = 1.0 / (v + t)
     s = w.sum()
-    b = wmean(y, w)
-    r = w * (y - b)
+    if same is None:
+        same = bool(np.all(y == y[0]))
+    e = y - (y[0] if same else np.dot(w, y) / s)
+    if method == "EB":
+        return float((np.dot(w, e * e) * k / (k - 1) - k) / s)
+    r = w * e
+    w2 = w * w
+    s2 = w2.sum()
     if method == "ML":
-        return float((np.dot(r, r) - s) / np.dot(w, w))
-    if method == "REML":
-        return float((np.dot(r, r) - tr_p(w)) / tr_pp(w))
-    return float((np.dot(w, (y - b) ** 2) * k / (k - 1) - k) / s)
+        return float((np.dot(r, r) - s) / s2)
+    trpp = s2 - 2.0 * np.dot(w2, w) / s + s2 * s2 / (s * s)
+    return float((np.dot(r, r) - (s - s2 / s)) / trpp)
+
+
+def _loglik(y, v, t: float, method: str) -> float:
+    """(Restricted) log-likelihood of tau² up to a constant; added by the sensitivity helper to
+    pick the global maximum when Fisher scoring stops at a local one (oracle: debruin2009 cumul)."""
+    w = 1.0 / (v + t)
+    b = wmean(y, w)
+    ll = -0.5 * float(np.sum(np.log(v + t)) + np.dot(w, (y - b) ** 2))
+    return ll - 0.5 * float(np.log(w.sum())) if method == "REML" else ll
 
 
 def _fisher(y, v, method, ctl) -> Tau2Result:
@@ -271,13 +286,14 @@ def _fisher(y, v, method, ctl) -> Tau2Result:
     threshold = float(ctl["threshold"])
     maxiter = int(ctl["maxiter"])
     stepadj = float(ctl["stepadj"])
+    same = bool(np.all(y == y[0]))
     it = 0
     conv = True
     change = threshold + 1.0
     while change > threshold:
         it += 1
         old = t
-        adj = fisher_step(y, v, t, method) * stepadj
+        adj = fisher_step(y, v, t, method, same) * stepadj
         while t + adj < 0.0:
             adj /= 2.0
         t = t + adj
@@ -286,6 +302,8 @@ def _fisher(y, v, method, ctl) -> Tau2Result:
             conv = False
             break
     t = max(0.0, t)
+    if method in ("ML", "REML") and t > threshold and _loglik(y, v, 0.0, method) > _loglik(y, v, t, method):
+        t = 0.0  # scoring stopped at a local maximum; the boundary is the global one (metafor gives 0)
     w = 1.0 / (v + t)
     if method == "ML":
         se = np.sqrt(2.0 / np.dot(w, w))

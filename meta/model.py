@@ -9,7 +9,7 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy import stats
+from scipy import special
 
 from meta.errors import MetaError
 from meta.estimators import DEFAULT_CONTROL, find_root, normalise_method, q_stat, tau2 as estimate_tau2, tr_p, wmean
@@ -130,18 +130,18 @@ def rma(yi, vi, method: str = "REML", test: str = "z", level: float = 95.0, **co
         df = k - 1
         s2w = float(np.dot(w, (y - b) ** 2)) / df
         se = math.sqrt(s2w / s)
-        crit = float(stats.t.ppf(1.0 - alpha / 2.0, df))
+        crit = float(special.stdtrit(df, 1.0 - alpha / 2.0))
     else:
-        crit = float(stats.norm.ppf(1.0 - alpha / 2.0))
+        crit = float(special.ndtri(1.0 - alpha / 2.0))
     stat = _ratio(b, se)
     if math.isnan(stat):
         pval = math.nan
     elif df is None:
-        pval = float(2.0 * stats.norm.sf(abs(stat)))
+        pval = float(2.0 * special.ndtr(-abs(stat)))
     else:
-        pval = float(2.0 * stats.t.sf(abs(stat), df))
+        pval = float(2.0 * special.stdtr(df, -abs(stat)))
     q = q_stat(y, v) if k > 1 else 0.0
-    q_p = float(stats.chi2.sf(q, k - 1)) if k > 1 else 1.0
+    q_p = float(special.chdtrc(k - 1, q)) if k > 1 else 1.0
     i2, h2, vt = heterogeneity(q, k, tr.tau2, v, m)
     if m == "EE":
         pi_lo = pi_hi = None
@@ -191,8 +191,8 @@ def tau2_confint(yi, vi, method: str = "REML", level: float = 95.0, *, tau2: flo
     lo_end = min(0.0, tau2)
     hi_end = max(100.0, 10.0 * tau2)
     alpha = 1.0 - float(level) / 100.0
-    crit_u = float(stats.chi2.isf(alpha / 2.0, k - 1))
-    crit_l = float(stats.chi2.ppf(alpha / 2.0, k - 1))
+    crit_u = float(special.chdtri(k - 1, alpha / 2.0))
+    crit_l = float(special.chdtri(k - 1, 1.0 - alpha / 2.0))
     q_lo = q_stat(y, v, lo_end)
     q_hi = q_stat(y, v, hi_end)
 
