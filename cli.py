@@ -375,8 +375,10 @@ def _ws_command(fn):
             _stderr().print(f"litmeta {args.command}: {exc}", markup=False, soft_wrap=True)
             return exc.exit_code
         except sqlite3.DatabaseError as exc:
-            _stderr().print(f"litmeta {args.command}: {args.workspace}: database error ({exc})", markup=False,
-                            soft_wrap=True)
+            from extract.workspace.db import db_path
+
+            _stderr().print(f"litmeta {args.command}: {db_path(args.workspace)}: database error ({exc})",
+                            markup=False, soft_wrap=True)
             return EXIT_FAILED
 
     return run
@@ -594,6 +596,73 @@ def cmd_ws_export(args) -> int:
     write_rows(rows, args.output)
     _stderr().print(f"{len(rows)} effective rows → {args.output}", markup=False, soft_wrap=True)
     return EXIT_OK
+
+
+# --- eval (extraction quality against corpus/gold) --------------------------------------------
+
+
+@command
+def add_eval(sub) -> None:
+    p = sub.add_parser("eval", help="score extraction against hand-checked gold facts (precision, recall, F1)")
+    p.add_argument("paths", nargs="*", metavar="PATH", help="papers (default: seeds and PDFs in ../shared/corpus)")
+    p.add_argument("--gold", default=None, metavar="DIR", help="gold folder (default: corpus/gold)")
+    p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    p.set_defaults(func=cmd_eval)
+
+
+def cmd_eval(args) -> int:
+    import json
+    from pathlib import Path
+
+    from extract.evaluate import GOLD_DIR, default_paths, evaluate
+
+    gold_dir = Path(args.gold) if args.gold else GOLD_DIR
+    if not gold_dir.is_dir():
+        raise UsageError(f"{gold_dir}: no such gold folder")
+    paths = [Path(p) for p in args.paths] or default_paths()
+    if not paths:
+        raise UsageError("no PATH given and ../shared/corpus is absent")
+    missing = [p for p in paths if not p.exists()]
+    if missing:
+        raise UsageError(f"{missing[0]}: no such file")
+    result = evaluate(paths, gold_dir)
+    failed = [d for d in result.documents if d.error]
+    for d in failed:
+        _stderr().print(f"[red]failed[/red] {d.path}: {d.error}", highlight=False, soft_wrap=True)
+    if args.json:
+        sys.stdout.write(json.dumps(result.to_dict(), ensure_ascii=False) + "\n")
+        return EXIT_FAILED if failed else EXIT_OK
+    _render_eval(result)
+    return EXIT_FAILED if failed else EXIT_OK
+
+
+def _render_eval(result) -> None:
+    from rich.console import Console
+    from rich.table import Table as RichTable
+
+    fmt = lambda x: "-" if x is None else f"{x:.3f}"
+    table = RichTable(title=f"extraction vs gold ({len(result.documents)} documents)")
+    for name in ("field", "gold", "extracted", "found", "precision", "recall", "F1"):
+        table.add_column(name, justify="left" if name == "field" else "right")
+    for name, s in list(result.scores.items()) + [("numeric (all)", result.numeric)]:
+        table.add_row(name, str(s.gold), str(s.extracted), str(s.found), fmt(s.precision), fmt(s.recall), fmt(s.f1),
+                      style="bold" if name.startswith("numeric") else None)
+    out = Console(highlight=False)
+    out.print(table)
+    e = result.evidence
+    share = fmt(e.verifiable / e.items) if e.items else "-"
+    out.print(f"verifiable quotes: {e.verifiable}/{e.items} ({share}); "
+              f"numbers without evidence: {e.without_evidence}/{e.numbers}")
+    for d in result.documents:
+        if d.missed or d.wrong:
+            out.print(f"[bold]{_file_name(d.path)}[/bold]: {len(d.missed)} gold facts missed, "
+                      f"{len(d.wrong)} extracted facts not in gold")
+
+
+def _file_name(path: str) -> str:
+    from pathlib import Path
+
+    return Path(path).name
 
 
 if __name__ == "__main__":

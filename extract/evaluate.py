@@ -41,7 +41,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from .consistency import _json_list
-from .vocab import fold
+from .vocab import fold as _fold
 
 GOLD_DIR = Path(__file__).resolve().parents[1] / "corpus" / "gold"
 KINDS = ("counts", "totals", "percents", "person_time", "rates", "cis", "design", "bibliography")
@@ -58,6 +58,11 @@ _NUMBER_WORDS.update({"thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seve
 
 
 # --- normalising ---------------------------------------------------------------------------------
+
+
+def fold(value: Any) -> str:
+    """The vocabulary's comparison form of any cell value (None and NaN → empty)."""
+    return _fold(_text(value))
 
 
 def title_key(title: Any) -> str:
