@@ -59,7 +59,7 @@ class Vocab:
                     s = fold(syn)
                     flags = 0 if self.is_case_sensitive(s) else re.IGNORECASE
                     body = re.escape(s).replace(r"\ ", r"[\s-]?" if len(s) > 6 else r"\s")
-                    items.append((re.compile(rf"(?<![\w-]){body}(?![\w]|-(?!\s))", flags), label, len(s)))
+                    items.append((re.compile(rf"(?<!\w)(?<![a-z]-){body}(?![\w]|-[a-z])", flags), label, len(s)))
             items.sort(key=lambda t: -t[2])
             self._compiled[kind] = items
         return self._compiled[kind]

@@ -30,7 +30,7 @@ _COPYRIGHT_YEAR = re.compile(r"(?:©|\(c\)|copyright)\s*(?:[^\n]{0,60}?)\b(?P<ye
 _DATED = re.compile(r"\b(?:PUBLISHED|Published(?: online)?|Epub|Accepted|ACCEPTED|Received|RECEIVED)\s*:?\s*"
                     r"(?:\d{1,2} [A-Z][a-z]+ )?(?P<year>%s)" % _YEAR)
 _LEAD_YEAR = re.compile(r"^\s*\.?\s*(?P<year>%s)\s+[A-Z][a-z]{2};\d+\(\d+\)" % _YEAR, re.M)
-_AUTHOR_EMAIL = re.compile(r"^\s*[•\u2022*-]?\s*(?P<name>[A-Z][a-z'\u2019-]+(?: [A-Z][a-z'\u2019-]+){1,3}?)\s*Email author", re.M)
+_AUTHOR_EMAIL = re.compile(r"^\s*[•\u2022*-]?\s*(?P<name>[A-Z][a-z'\u2019-]+(?:[ \u00a0][A-Z][a-z'\u2019-]+){1,3}?)\s*Email author", re.M)
 
 
 def surname_key(surname: str) -> str:
@@ -125,7 +125,7 @@ def _authors_and_year(doc: Document, front: int, facts: dict[str, Fact]) -> None
         listing = _AUTHOR_LIST_LINE.search(text[:front]) or _AUTHOR_EMAIL.search(text[:front])
         if listing:
             grp = "line" if "line" in listing.re.groupindex else "name"
-            names = [re.sub(r"<sup>.*?</sup>", "", n).strip() for n in re.split(r", | and ", listing.group(grp))]
+            names = [re.sub(r"<sup>.*?</sup>", "", n).replace("\u00a0", " ").strip() for n in re.split(r", | and ", listing.group(grp))]
             facts["authors"] = Fact("authors", names, proof(doc, listing.span(grp)), 0.8)
             sur = _surname(names[0])
             s = listing.start(grp) + names[0].rfind(sur)

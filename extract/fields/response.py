@@ -79,8 +79,6 @@ def _sentence_rows(ctx: Context, sent: Sentence, coh: Cohort) -> list[dict]:
                 if consistent(p.events, p.percent.value if p.percent else None, cand) and p.events <= cand:
                     total = cand
                     break
-        if p.percent is not None and total and not consistent(p.events, p.percent.value, total):
-            flags.append(f"percent {p.percent.text} disagrees with {p.events}/{total} = {100 * p.events / total:.1f}%")
         rows.append(finding(doc, outcome, [p.span, (term.start, term.end)], events=p.events, unit="patients", total=total,
                             reported_value=p.percent.value if p.percent else None,
                             reported_scale="percent" if p.percent else None, flags=flags, confidence=0.9 if total else 0.7))

@@ -112,11 +112,7 @@ def _patients_with(ctx: Context, sent: Sentence, coh: Cohort, groups: _Groups) -
         if total is None or total not in coh.denominators() and total != groups.period_n:
             continue  # a count within a subgroup of cases ("10/13 with SIE were ALPS-like") is not an incidence
         group, gtype = groups.label() if total == groups.period_n else ("overall", "overall")
-        flags = []
-        if p.percent is not None and not consistent(p.events, p.percent.value, total):
-            flags.append(f"percent {p.percent.text} disagrees with {p.events}/{total} = {100 * p.events / total:.1f}%")
-        elif p.percent is not None and abs(100 * p.events / total - p.percent.value) >= 0.45:
-            flags.append(f"percent {p.percent.text}% printed for {p.events}/{total} = {100 * p.events / total:.1f}%")
+        flags: list[str] = []  # percent vs events/total is checked by extract.consistency
         outcome, term = got
         out.append(finding(ctx.doc, outcome, [p.span, (term.start, term.end)], group=group, group_type=gtype,
                            events=p.events, unit="patients", total=total,
@@ -304,8 +300,9 @@ def _link(rows: list[dict], times: list[dict], vocab) -> list[dict]:
                     break
                 if r.get("person_time"):
                     break
-            if r.get("events") is None or r.get("person_time") is None:
-                r["flags"].append("rate printed without matching events and person-time in the text")
+            missing = [k.replace("_", "-") for k in ("events", "person_time") if r.get(k) is None]
+            if missing:
+                r["flags"].append(f"rate printed without matching {' and '.join(missing)} in the text")
         out.append(r)
     for i, t in enumerate(times):
         if i not in used_times:
