@@ -291,12 +291,17 @@ def _ci_text(row: dict) -> str | None:
     return f"{_fmt(lo)}-{_fmt(hi)}" if lo is not None and hi is not None else None
 
 
+_COHORT_OUTCOMES = ("enrolled", "treated", "analysed", "lost_to_follow_up", "patients", "female", "male")
+
 _FIGURES = (  # name in the flag, key beyond (study, group), value getter, evidence fields
     ("rate", lambda r: (r.get("outcome"), r.get("reported_scale")) if parse_scale(r.get("reported_scale")) else None,
      lambda r: _num(r.get("reported_value")), ("rate", "reported_value", "value")),
     ("percent", lambda r: (r.get("outcome"), "percent") if _is_percent(r) else None,
      lambda r: _num(r.get("reported_value")), ("percent", "cumulative", "reported_value", "value")),
-    ("total", lambda r: ("total",), lambda r: _num(r.get("total")), ("total",)),
+    # cohort rows (treated of enrolled) and distribution rows (group of the cohort) have the
+    # parent cohort as total by convention, not the group's own size: not comparable figures
+    ("total", lambda r: None if r.get("outcome") in _COHORT_OUTCOMES else ("total",),
+     lambda r: _num(r.get("total")), ("total",)),
     ("events", lambda r: (r.get("outcome"), r.get("unit")), lambda r: _num(r.get("events")), ("events",)),
     ("person-time", lambda r: ("pt", r.get("time_unit")), lambda r: _num(r.get("person_time")), ("person_time",)),
 )
