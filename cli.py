@@ -192,7 +192,7 @@ def load_pool_data(args):
             kind, data = "rate", entries_for(df, outcome, "rate")
         if not len(data):
             raise UsageError(f"{path}: outcome {outcome!r} has no rows with events and {'person-time' if kind == 'rate' else 'a total'}")
-        keep = ["study", "events", "person_time" if kind == "rate" else "total"]
+        keep = ["study", "events", "person_time" if kind == "rate" else "total", "year", "time_unit"]
         if args.group_by:
             if args.group_by not in data.columns:
                 raise UsageError(f"{path}: no column {args.group_by!r} to group by")
@@ -237,16 +237,26 @@ def _read_rows_arg(path):
 
 
 def fit_from_args(args):
+    """Pool what the arguments name; returns the result, a label and plot hints (years, time unit)."""
+    import pandas as pd
+
     import meta
     from meta.errors import MetaError
 
     data, measure, label = load_pool_data(args)
+    hints = {}
+    if "year" in data.columns:
+        years = pd.to_numeric(data["year"], errors="coerce")
+        hints["years"] = {s: int(y) for s, y in zip(data["study"], years) if pd.notna(y)}
+    if "time_unit" in data.columns:
+        units = [u for u in data["time_unit"].dropna().unique() if u]
+        hints["time_unit"] = units[0] if len(units) == 1 else ""
     try:
         result = meta.pool(data, measure=measure, method=args.method, test=args.test, level=args.level,
                            group="group" if args.group_by else None)
     except MetaError as exc:
         raise UsageError(str(exc)) from None
-    return result, label
+    return result, label, hints
 
 
 @command
@@ -259,7 +269,7 @@ def add_pool(sub) -> None:
 def cmd_pool(args) -> int:
     import json
 
-    result, label = fit_from_args(args)
+    result, label, _ = fit_from_args(args)
     if args.json:
         sys.stdout.write(json.dumps(result.to_dict(), allow_nan=False, default=_json_default) + "\n")
     else:
@@ -291,10 +301,12 @@ def cmd_forest(args) -> int:
 
     if Path(args.output).suffix.lower() not in (".png", ".svg", ".pdf"):
         raise UsageError(f"{args.output}: use a .png, .svg or .pdf file name")
-    result, label = fit_from_args(args)
-    fig = result.plot(sort=args.sort, title=label)
+    result, label, hints = fit_from_args(args)
+    if args.sort == "year" and "years" not in hints:
+        raise UsageError(f"{args.rows}: --sort year needs a year column")
+    fig = result.plot(sort=args.sort, title=label.replace("_", " "), **hints)
     fig.savefig(args.output, dpi=200, bbox_inches="tight")
-    _stderr().print(f"forest plot of {result.k} studies → {args.output}")
+    _stderr().print(f"forest plot of {result.k} stud{'y' if result.k == 1 else 'ies'} → {args.output}")
     return EXIT_OK
 
 
@@ -474,6 +486,7 @@ def cmd_ws_init(args) -> int:
     return EXIT_OK
 
 
+@_ws_command
 def cmd_extract_workspace(args) -> int:
     """``extract --workspace``: documents by content hash, one transaction per document, resumable."""
     from pathlib import Path

@@ -140,13 +140,13 @@ def db_path(path: str | Path) -> Path:
 
 
 def is_workspace(path: str | Path) -> bool:
-    """Cheap test used by pool/forest/report: does ``path`` name a workspace rather than a rows file?"""
-    try:
-        file = db_path(path)
-        with open(file, "rb") as fh:
-            return fh.read(16) == SQLITE_MAGIC and (Path(path).is_dir() or file.name == DB_NAME)
-    except OSError:
-        return False
+    """Cheap test used by pool/forest/report: does ``path`` name a workspace rather than a rows file?
+
+    True for a folder holding ``workspace.sqlite`` (or that file itself), whatever its state:
+    opening it then says clearly if it is corrupt, rather than "cannot read rows".
+    """
+    path = Path(path)
+    return (path / DB_NAME).exists() if path.is_dir() else path.name == DB_NAME and path.exists()
 
 
 def is_busy(exc: BaseException) -> bool:
@@ -249,6 +249,15 @@ def _statements(script: str) -> list[str]:
     return out
 
 
+def _remove_empty_side_files(side: list[Path], existed: list[bool]) -> None:
+    """Take away the -wal/-shm files this failed open created, if they hold nothing (an empty WAL)."""
+    wal, shm = side
+    if not existed[0] and wal.exists() and wal.stat().st_size == 0:
+        wal.unlink()
+        if not existed[1] and shm.exists():
+            shm.unlink()
+
+
 def open_workspace(path: str | Path) -> Workspace:
     """Open an existing workspace, upgrading its schema if an older litmeta made it.
 
@@ -262,19 +271,25 @@ def open_workspace(path: str | Path) -> Workspace:
     if not file.exists():
         raise NotAWorkspace(f"{path}: no such workspace (create it with: litmeta init {path})")
     _check_file(file)
-    conn = _connect(file)
-    ws = Workspace(root, conn)
+    side = [file.with_name(file.name + suffix) for suffix in ("-wal", "-shm")]
+    existed = [f.exists() for f in side]
+    conn = None
     try:
-        ok = conn.execute("PRAGMA quick_check").fetchone()[0]
+        conn = _connect(file)
+        ws = Workspace(root, conn)
+        ok = str(conn.execute("PRAGMA quick_check").fetchone()[0])
         if ok != "ok":
-            raise UnusableWorkspace(f"{file}: corrupt workspace database ({ok}); left untouched")
+            raise sqlite3.DatabaseError(ok.splitlines()[0])
         conn.execute("PRAGMA foreign_keys=ON")
         _migrate(ws)
     except sqlite3.DatabaseError as exc:
-        conn.close()
+        if conn is not None:
+            conn.close()
+        _remove_empty_side_files(side, existed)
         raise UnusableWorkspace(f"{file}: corrupt workspace database ({exc}); left untouched") from None
     except BaseException:
-        conn.close()
+        if conn is not None:
+            conn.close()
         raise
     return ws
 
