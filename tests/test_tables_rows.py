@@ -5,47 +5,21 @@ from pathlib import Path
 
 import pytest
 
+from extract import read
 from extract.document import Document, Page
 from extract.fields.tables import classify_header, describe_group, rate_scale, table_rows
-from extract.tables import make_table, split_caption, split_cells
+from extract.tables import make_table, split_cells
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
-SEED = SHARED / "corpus" / "seeds" / "comella2024_front_immunol.md"
 STUDY = {"study_id": "comella2024", "source": "comella2024_front_immunol.md", "design": "retrospective"}
 
 
-def seed_document(path: Path) -> Document:
-    """The seed as a Document whose tab-separated blocks become Tables (as the text reader does)."""
-    text = path.read_text(encoding="utf-8")
-    tables, lines, pos = [], text.split("\n"), 0
-    offsets = []
-    for line in lines:
-        offsets.append(pos)
-        pos += len(line) + 1
-    i = 0
-    while i < len(lines):
-        label, caption = split_caption(lines[i].lstrip("# "))
-        if label and lines[i].lstrip("# ").upper().startswith("TABLE"):
-            j = i + 1
-            while j < len(lines) and "\t" not in lines[j]:
-                j += 1
-            grid = []
-            while j < len(lines) and "\t" in lines[j]:
-                grid.append([(c.text, c.start, c.end) for c in split_cells(lines[j], offsets[j], "\t")])
-                j += 1
-            if grid:
-                tables.append(make_table(grid, label=label, caption=caption, page=1))
-            i = j
-        else:
-            i += 1
-    return Document(source=path.name, kind="markdown", text=text, pages=[Page(1, 0, len(text))], tables=tables)
-
-
-@pytest.fixture(scope="module")
-def comella_rows():
-    if not SEED.exists():
+@pytest.fixture(scope="module", params=["seeds/comella2024_front_immunol.md", "pdf/comella2024_front_immunol.pdf"])
+def comella_rows(request):
+    path = SHARED / "corpus" / request.param
+    if not path.exists():
         pytest.skip("../shared/corpus (the shared test corpus) is absent")
-    doc = seed_document(SEED)
+    doc = read(path)
     return doc, table_rows(doc, STUDY)
 
 
