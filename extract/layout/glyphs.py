@@ -50,10 +50,12 @@ def load_glyphs(textpage, page_height: float) -> Glyphs:
     idx = [i for i, c in enumerate(text) if c != " " and c.isprintable()]
     rect = pdfium_c.FS_RECTF()
     get = pdfium_c.FPDFText_GetLooseCharBox
-    out = np.empty((len(idx), 4))
-    for k, i in enumerate(idx):
+    vals: list[tuple[float, float, float, float]] = []
+    append = vals.append
+    for i in idx:
         get(raw_page, i, rect)
-        out[k] = (rect.left, rect.top, rect.right, rect.bottom)
+        append((rect.left, rect.top, rect.right, rect.bottom))
+    out = np.array(vals, dtype=float).reshape(-1, 4)
     # PDF y grows upwards; flip to distances from the top of the page
     box = np.empty_like(out)
     box[:, 0] = out[:, 0]

@@ -83,9 +83,10 @@ def lines_of(box: np.ndarray, idx: np.ndarray) -> list[np.ndarray]:
     mid = (b[:, 1] + b[:, 3]) / 2
     order = np.argsort(mid, kind="stable")
     lines: list[list[int]] = []
-    band_top = band_bot = None
+    band_top = band_bot = 0.0
+    tops, bots, mids = b[:, 1].tolist(), b[:, 3].tolist(), mid.tolist()  # plain floats: fast loop
     for k in order.tolist():
-        t, bt, m = b[k, 1], b[k, 3], mid[k]
+        t, bt, m = tops[k], bots[k], mids[k]
         if lines and band_top <= m <= band_bot:
             lines[-1].append(k)
             band_top, band_bot = min(band_top, t), max(band_bot, bt)

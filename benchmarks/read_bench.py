@@ -1,0 +1,83 @@
+"""Speed and memory of the PDF reader, against pdfplumber's plain extract_text in the same run.
+
+    python benchmarks/read_bench.py            # corpus PDFs + the 300-page file
+    python benchmarks/read_bench.py --quick    # corpus PDFs + first 60 pages of the large file
+
+Prints pages/s of the whole reader (text flow, tables, metadata) and of pdfplumber's
+``extract_text()`` (text only, no tables) over the same pages, their ratio, and the peak
+memory (tracemalloc, Python allocations) of reading the 300-page PDF.
+"""
+from __future__ import annotations
+
+import io
+import sys
+import time
+import tracemalloc
+from pathlib import Path
+
+import pdfplumber
+import pypdfium2 as pdfium
+
+from extract.readers.pdf import read_pdf
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
+
+
+def _first_pages(data: bytes, n: int) -> bytes:
+    src = pdfium.PdfDocument(data)
+    dst = pdfium.PdfDocument.new()
+    dst.import_pages(src, list(range(min(n, len(src)))))
+    buf = io.BytesIO()
+    dst.save(buf)
+    return buf.getvalue()
+
+
+def _reader(files: list[tuple[str, bytes]]) -> tuple[int, float]:
+    pages, t = 0, time.perf_counter()
+    for name, data in files:
+        pages += read_pdf(name, data).n_pages
+    return pages, time.perf_counter() - t
+
+
+def _plumber(files: list[tuple[str, bytes]]) -> tuple[int, float]:
+    pages, t = 0, time.perf_counter()
+    for _, data in files:
+        with pdfplumber.open(io.BytesIO(data)) as pdf:
+            for page in pdf.pages:
+                page.extract_text()
+                page.close()
+                pages += 1
+    return pages, time.perf_counter() - t
+
+
+def main() -> None:
+    if not SHARED.exists():
+        sys.exit(f"{SHARED} not found")
+    quick = "--quick" in sys.argv
+    big = (SHARED / "bad" / "comella2024_large_300pages.pdf").read_bytes()
+    if quick:
+        big = _first_pages(big, 60)
+    files = [(p.name, p.read_bytes()) for p in sorted((SHARED / "pdf").glob("*.pdf"))]
+    files.append(("large.pdf", big))
+    read_pdf("warm-up.pdf", files[0][1])  # imports and first-call costs out of the timing
+    n, t_reader = _reader(files)
+    _, t_plumber = _plumber(files)
+    print(f"pages: {n}")
+    print(f"litmeta reader (text + tables): {n / t_reader:8.1f} pages/s  ({t_reader:.2f} s)")
+    print(f"pdfplumber extract_text():      {n / t_plumber:8.1f} pages/s  ({t_plumber:.2f} s)")
+    print(f"ratio reader / pdfplumber:      {t_plumber / t_reader:8.1f}x")
+    tracemalloc.start()
+    doc = read_pdf("large.pdf", big)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    print(f"large file: {doc.n_pages} pages, {len(doc.text):,} chars, {len(doc.tables)} tables; "
+          f"peak Python memory {peak / 2**20:.0f} MB")
+    try:
+        import resource
+        print(f"process max RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
+    except ImportError:
+        pass
+
+
+if __name__ == "__main__":
+    main()
