@@ -81,13 +81,15 @@ def _blank(line: Line | None) -> bool:
 
 
 def find_sections(text: str, tables: Sequence[Table] = (),
-                  headings: Sequence[tuple] = (), plain_lines: bool = True) -> list[Section]:
+                  headings: Sequence[tuple] = (), plain_lines: bool = True, title: str = "") -> list[Section]:
     """Sections of ``text`` in reading order; ``tables`` add nested ``tables`` sections.
 
     ``headings`` are headings a markup reader knows from structure: ``(start, end, level)``
     or ``(start, end, level, name)`` with ``text[start:end]`` the heading as printed (it may
     be empty when the markup names a part without a printed title, such as a JATS abstract).
     ``plain_lines=False`` trusts those headings alone (JATS, whose structure names every part).
+    ``title``: the title if known from metadata (PDF info, meta tags); where it is printed, even
+    across lines, it becomes the title section instead of a guessed one.
 
     Top-level sections do not overlap: each runs to the start of the next one (the last to the
     end of the text). Table sections lie inside them, so ``Document.section_of`` names a table
@@ -101,7 +103,7 @@ def find_sections(text: str, tables: Sequence[Table] = (),
     marks.sort(key=lambda m: m[0])
     marks = _structured_abstract(marks)
     marks = _add_references(marks, lines)
-    marks = _add_title(marks, lines)
+    marks = _add_title(marks, lines, text, title)
     sections: list[Section] = []
     for i, (start, name, heading) in enumerate(marks):
         end = marks[i + 1][0] if i + 1 < len(marks) else len(text)
@@ -127,7 +129,12 @@ def table_sections(tables: Iterable[Table], text: str = "") -> list[Section]:
 
 
 def _orphan_captions(lines: list[Line], tables: Sequence[Table]) -> list[Section]:
-    """A short "Table N …" line whose grid the reader could not parse: caption plus the next block."""
+    """A "Table N …" caption line whose grid no reader parsed: the caption and the rows under it.
+
+    Rows are the tab-separated lines that follow; without any, at most three lines up to a blank
+    line, a reference or a heading. A "Table 1." that merely continues a sentence of the line
+    above ("… are summarized in / Table 1.") is not a caption.
+    """
     from .tables import is_caption, split_caption
 
     out = []
@@ -137,13 +144,22 @@ def _orphan_captions(lines: list[Line], tables: Sequence[Table]) -> list[Section
             continue
         if any(t.start <= line.end and line.start <= t.end for t in tables):
             continue
-        j = i + 1
-        while j < len(lines) and not lines[j].text.strip():
+        prev = lines[i - 1].text.rstrip() if i else ""
+        if (set(prev) - set("-=_* ") and (prev[-1].isalpha() or prev[-1] in ",;(-") and "\t" not in prev
+                and heading_name(prev) is None):
+            continue
+        rows_end, loose_end, loose, j = None, line.end, 0, i + 1
+        while j < len(lines):
+            nxt = lines[j].text
+            if "\t" in nxt and nxt.strip():
+                rows_end = lines[j].end
+            elif (rows_end is not None or not nxt.strip() or _REF_LINE.match(nxt) or loose >= 3
+                  or heading_name(nxt.strip()) is not None or is_caption(nxt.strip())):
+                break
+            else:
+                loose, loose_end = loose + 1, lines[j].end
             j += 1
-        end = line.end
-        while j < len(lines) and lines[j].text.strip() and not _REF_LINE.match(lines[j].text):
-            end = lines[j].end
-            j += 1
+        end = rows_end if rows_end is not None else loose_end
         start = line.start + line.text.index(stripped[0])
         out.append(Section("tables", split_caption(stripped)[0] or "table", start, end))
     return out
@@ -277,7 +293,9 @@ def guess_title(lines: Sequence[Line], before: int | None = None) -> Line | None
     """
     def titleish(s: str, lo: int) -> bool:
         words = s.split()
-        return lo <= len(words) <= 40 and not s.endswith((".", ":", ";", ",")) and not s.startswith(("http", "["))
+        return (lo <= len(words) <= 40 and not s.endswith((".", ":", ";", ","))
+                and not s.startswith(("http", "[", "^", "•", "·", "-", "*", "©")) and not s[:1].isdigit()
+                and "@" not in s and "^" not in s)
 
     body = [ln for ln in lines if before is None or ln.start < before][:80]
     if not body:
@@ -292,10 +310,25 @@ def guess_title(lines: Sequence[Line], before: int | None = None) -> Line | None
     return max(candidates, key=lambda ln: len(ln.text.strip()), default=None)
 
 
-def _add_title(marks: list[Mark], lines: list[Line]) -> list[Mark]:
+def locate(text: str, phrase: str, before: int | None = None) -> tuple[int, int] | None:
+    """Where ``phrase`` is printed in ``text``, whatever the line breaks and spacing (or None)."""
+    words = phrase.split()
+    if not words:
+        return None
+    found = list(re.finditer(r"\s+".join(re.escape(w) for w in words), text[:before] if before is not None else text))
+    own_line = [m for m in found if m.start() == 0 or text[m.start() - 1] == "\n"]  # not inside a citation
+    m = (own_line or found or [None])[0]
+    return (m.start(), m.end()) if m else None
+
+
+def _add_title(marks: list[Mark], lines: list[Line], text: str = "", title: str = "") -> list[Mark]:
     if any(m[1] == "title" for m in marks):
         return marks
     main = [m[0] for m in marks if m[1] in MAIN]
+    where = locate(text, title, before=min(main) if main else None) if title else None
+    if where is not None:
+        marks = [m for m in marks if not (where[0] <= m[0] < where[1])]
+        return sorted(marks + [(where[0], "title", text[where[0]:where[1]])], key=lambda m: m[0])
     line = guess_title(lines, before=min(main) if main else None)
     if line is None or any(m[0] == line.start for m in marks):
         return marks
