@@ -160,3 +160,23 @@ def test_columns_found_by_meaning_not_position():
 def test_table_without_counts_gives_no_rows():
     doc = _doc_with([["Grade", "Level", "Description"], ["A", "1a", "x"], ["B", "2b", "y"]])
     assert table_rows(doc, {"study_id": "x"}) == []
+
+
+from hypothesis import given, settings, strategies as st
+
+_CELL = st.one_of(st.just(""), st.sampled_from(["n (%)", "Overall", "SR", "ALPS-like", "Patients", "Months", "SIE (n)",
+                                                 "95% CI", "0.1-0.2", "1 (5%)", "3,132", "abc", "-", "NaN", "1e999"]),
+                  st.text(max_size=6), st.integers(0, 10**6).map(str))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.lists(_CELL, min_size=2, max_size=5), min_size=2, max_size=6))
+def test_any_grid_gives_rows_with_finite_numbers_or_none(grid):
+    grid = [[c.replace("\t", " ").replace("\n", " ") for c in r] for r in grid]
+    doc = _doc_with(grid)
+    for r in table_rows(doc, {"study_id": "x"}):
+        for col in ("events", "total", "person_time", "reported_value", "ci_low", "ci_high"):
+            v = r[col]
+            assert v is None or (isinstance(v, (int, float)) and v == v and abs(v) != float("inf"))
+        for e in r["evidence"]:
+            assert doc.text[e["start"]:e["end"]] == e["quote"]

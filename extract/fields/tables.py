@@ -121,6 +121,17 @@ _COUNT_PERCENT = re.compile(rf"({_NUM})\s*\(\s*({_NUM})\s*%\s*\)")
 _PLAIN = re.compile(rf"^({_NUM})\s*%?$")
 
 
+def _row_values(rec: pd.Series, names: list[str]) -> list[str]:
+    """Cell texts of one frame row by data-column position (safe with repeated column labels)."""
+    cols = [i for i, c in enumerate(rec.index) if c != "group"]
+    return [_clean(rec.iloc[i]) for i in cols[:len(names)]]
+
+
+def _group_text(rec: pd.Series) -> str:
+    hits = [i for i, c in enumerate(rec.index) if c == "group"]
+    return _clean(rec.iloc[hits[0]]) if hits else ""
+
+
 def to_number(text: str) -> float | None:
     """``3,132`` → 3132.0; anything that is not one plain number → None."""
     m = _PLAIN.match(_clean(text))
@@ -160,7 +171,7 @@ class CellIndex:
         self.rows: list[int | None] = []
         pointer = 0
         for _, rec in table.frame.iterrows():
-            values = [_clean(rec[n]) for n in names]
+            values = _row_values(rec, names)
             found = None
             for k in range(pointer, len(cell_rows)):
                 if self._row_matches(cell_rows[k], values):
@@ -276,7 +287,7 @@ def _is_listing(table: Table, names: list[str], roles: dict[int, Column], label_
     """Per-patient tables (Patient 1…13) and tables without a denominator give no pooled rows."""
     if _PATIENT_ID.match(_clean(names[label_col])):
         return True
-    labels = [_clean(v) for v in table.frame[names[label_col]]]
+    labels = [_row_values(rec, names)[label_col] for _, rec in table.frame.iterrows()]
     return bool(labels) and all(re.fullmatch(r"\d+", v) for v in labels if v)
 
 
@@ -433,8 +444,8 @@ def _rate_rows(table: Table, doc: Document, study: dict, names: list[str], roles
     sub_notes: list[str] = []
     last_group = None
     for i, (_, rec) in enumerate(table.frame.iterrows()):
-        values = [_clean(rec[n]) for n in names]
-        group_text = _clean(rec["group"]) if "group" in table.frame.columns else ""
+        values = _row_values(rec, names)
+        group_text = _group_text(rec)
         if group_text != last_group:  # a new group path resets in-body sub-headers
             last_group, sub_levels, sub_roles, sub_notes = group_text, [], {}, []
         if _sub_header(values, label_col):  # a sub-header the reader left in the body
@@ -511,7 +522,7 @@ def _contingency_rows(table: Table, doc: Document, study: dict, names: list[str]
     out: list[dict] = []
     block = ""
     for i, (_, rec) in enumerate(table.frame.iterrows()):
-        values = [_clean(rec[n]) for n in names]
+        values = _row_values(rec, names)
         label = values[label_col]
         a, b = values[with_col], values[without_col]
         ma, mb = _COUNT_PERCENT.search(a), _COUNT_PERCENT.search(b)
@@ -521,7 +532,7 @@ def _contingency_rows(table: Table, doc: Document, study: dict, names: list[str]
             continue
         if not label:
             continue
-        levels = [g for g in _clean(rec.get("group", "")).split(" / ") if g] if "group" in table.frame.columns else []
+        levels = [g for g in _group_text(rec).split(" / ") if g]
         group, group_type = describe_group(levels + ([block] if block else []), label)
         row = _base(study, table)
         _population_intervention(row, group_type, label)
