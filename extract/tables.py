@@ -93,6 +93,25 @@ def _is_group_row(row: Sequence[Span], numeric: Sequence[bool]) -> bool:
     return bool(wordy) and len(wordy) * 2 >= len(in_numeric)
 
 
+def _new_path(path: list[tuple[str, bool, int]], run: list[tuple[str, bool, int]]) -> list[tuple[str, bool, int]]:
+    """The group path after a run of group rows.
+
+    A run of *k* rows replaces the last *k* levels ("Global cohort" + "Diagnosis", then
+    "Treatment"). Two cases read differently: a lone merged row under a sub-header that has cells
+    of its own ("Diagnosis | n (%) | n (%) | 0.038", then "Other") is a category inside it, and a
+    lone sub-header replaces the deepest sub-header level and what is under it.
+    """
+    if len(run) == 1 and path:
+        has_cells = run[0][1]
+        if not has_cells and path[-1][1]:
+            return path + run
+        subs = [i for i, level in enumerate(path) if level[1]]
+        if has_cells and subs:
+            return path[:subs[-1]] + run
+    keep = max(len(path) - len(run), 0)
+    return path[:keep] + run
+
+
 def _unique(labels: list[str]) -> list[str]:
     seen: dict[str, int] = {}
     out = []
@@ -123,7 +142,9 @@ def make_table(rows: Sequence[Sequence[RawCell]], *, label: str = "", caption: s
     consecutive group rows replaces the last *k* levels of the current group path, so
     "Global cohort" + "Diagnosis", then "Treatment", then "Patients diagnosed after 2015" +
     "Diagnosis" give the paths a reader of the printed table would say. The group rows
-    themselves (label, cells) are kept in ``frame.attrs["group_rows"]``.
+    themselves (label, cells, offsets) are kept in ``frame.attrs["group_rows"]``, and
+    ``frame.attrs["row_groups"]`` gives, per body row, the indexes of the group rows on its path
+    (so a sub-header's cells, such as "Months of therapy (total)", can be applied to its rows).
     """
     grid = _trim_columns([[_span(c) for c in r] for r in rows if r is not None])
     grid = [r for r in grid if any(c.text.strip() for c in r)]
@@ -135,20 +156,22 @@ def make_table(rows: Sequence[Sequence[RawCell]], *, label: str = "", caption: s
     kept: list[list[Span]] = []
     groups: list[str] = []
     group_rows: list[dict] = []
-    path: list[str] = []
-    run: list[str] = []
+    path: list[tuple[str, bool, int]] = []  # (label, is a sub-header with cells of its own, group_rows index)
+    run: list[tuple[str, bool, int]] = []
+    row_groups: list[list[int]] = []
     for r in body:
         if _is_group_row(r, numeric) and len(body) > 1:
-            run.append(clean_label(r[0].text))
-            group_rows.append({"label": clean_label(r[0].text), "cells": [c.text for c in r],
+            level = clean_label(r[0].text)
+            run.append((level, any(c.text.strip() for c in r[1:]), len(group_rows)))
+            group_rows.append({"label": level, "cells": [c.text for c in r],
                                "start": r[0].start, "end": max(c.end for c in r)})
             continue
         if run:
-            keep = max(len(path) - len(run), 0)
-            path = path[:keep] + run
+            path = _new_path(path, run)
             run = []
         kept.append(r)
-        groups.append(GROUP_SEP.join(path))
+        groups.append(GROUP_SEP.join(level[0] for level in path))
+        row_groups.append([level[2] for level in path])
 
     header_texts = [" ".join(clean_label(h[i].text) for h in head if h[i].text.strip()).strip()
                     for i in range(width)]
@@ -158,6 +181,7 @@ def make_table(rows: Sequence[Sequence[RawCell]], *, label: str = "", caption: s
         frame = pd.DataFrame(columns=columns, dtype=object)
     frame[GROUP_COLUMN] = pd.Series(groups, dtype=object, index=frame.index)
     frame.attrs["group_rows"] = group_rows
+    frame.attrs["row_groups"] = row_groups  # per body row: indexes into group_rows of its group path
 
     cells = [Cell(i, j, c.text, c.start, c.end)
              for i, r in enumerate(head + kept) for j, c in enumerate(r)]

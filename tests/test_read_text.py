@@ -189,3 +189,28 @@ def test_bad_inputs(tmp_path):
     with pytest.raises(NotSupported) as err:
         read(binary)
     assert "blob.txt" in str(err.value)
+
+
+@needs_shared
+def test_table1_subheaders_with_values_and_nested_category(comella):
+    t1 = comella.tables[0]
+    groups = dict(zip(t1.frame.iloc[:, 0], t1.frame["group"]))
+    assert groups["ALPS-like"] == "Diagnosis"
+    assert groups["ITP"] == groups["ALPS"] == "Diagnosis / Other"
+    assert groups["Only MMF"] == "Therapy during follow up"
+    assert groups["Sirolimus"] == "Therapy duration (months)"
+    rows = t1.frame.attrs["group_rows"]
+    diagnosis = next(g for g in rows if g["label"] == "Diagnosis")
+    assert diagnosis["cells"][-1] == "0.038"  # the p value of a sub-header row is kept
+    assert comella.text[diagnosis["start"]:diagnosis["start"] + 9] == "Diagnosis"
+
+
+@needs_shared
+def test_row_groups_point_at_group_rows(comella):
+    t3 = comella.tables[2]
+    rows, paths = t3.frame.attrs["group_rows"], t3.frame.attrs["row_groups"]
+    assert len(paths) == len(t3.frame)
+    for path, group in zip(paths, t3.frame["group"]):
+        assert " / ".join(rows[i]["label"] for i in path) == group
+    therapy = rows[paths[-1][-1]]
+    assert "Months of therapy (total)" in therapy["cells"]
