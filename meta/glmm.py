@@ -44,7 +44,7 @@ _NAGQ = 7
 _GH_Z, _GH_W = np.polynomial.hermite_e.hermegauss(_NAGQ)
 _GH_LOGW = np.log(_GH_W / _GH_W.sum())  # weights for integrating against the N(0, 1) density
 _HESS_STEP = 1e-4  # lme4's deriv12() step for the Hessian of the deviance
-_DIVERGED = 25.0  # |beta| or tau beyond this on the link scale: the maximum is not finite
+_DIVERGED = 25.0  # tau, or a move of beta from the GLM start, beyond this: the maximum is not finite
 
 
 class GlmmError(MetaError):
@@ -185,8 +185,12 @@ def _r_deviance(y: np.ndarray, mu: np.ndarray, wt: np.ndarray, kind: str) -> flo
     return float(np.sum(2 * wt * (special.xlogy(y, y / mu) - (y - mu))))
 
 
-def _glm_fit(X: np.ndarray, x: np.ndarray, n: np.ndarray, off: np.ndarray, kind: str) -> _Glm:
-    """R's ``glm.fit`` (IRLS, epsilon 1e-8, maxit 25) for binomial(cbind(x, n-x)) or poisson."""
+def _glm_fit(X: np.ndarray | None, x: np.ndarray, n: np.ndarray, off: np.ndarray, kind: str) -> _Glm:
+    """R's ``glm.fit`` (IRLS, epsilon 1e-8, maxit 25) for binomial(cbind(x, n-x)) or poisson.
+
+    ``X=None`` is the saturated model (one coefficient per study): its least-squares step fits the
+    working response exactly, so each study takes its own Newton step and no k×k solve is needed.
+    """
     if kind == "proportion":
         y, wt = x / n, n
         mu = (wt * y + 0.5) / (wt + 1)
@@ -202,16 +206,20 @@ def _glm_fit(X: np.ndarray, x: np.ndarray, n: np.ndarray, off: np.ndarray, kind:
         var = mu * (1 - mu) if kind == "proportion" else mu
         z = eta - off + (y - mu) / mu_eta
         w = wt * mu_eta**2 / var
-        xtwx = X.T @ (w[:, None] * X)
-        coef = np.linalg.solve(xtwx, X.T @ (w * z))
-        eta = X @ coef + off
+        if X is None:
+            coef = z
+        else:
+            xtwx = X.T @ (w[:, None] * X)
+            coef = np.linalg.solve(xtwx, X.T @ (w * z))
+        eta = (coef if X is None else X @ coef) + off
         mu = _r_linkinv(eta, kind)
         dev = _r_deviance(y, mu, wt, kind)
         if abs(dev - dev_old) / (abs(dev) + 0.1) < 1e-8:
             converged = True
             break
         dev_old = dev
-    return _Glm(coef, np.linalg.inv(xtwx), eta - off, w, _glm_loglik(x, n, mu, kind), converged)
+    vcov = np.diag(1.0 / w) if X is None else np.linalg.inv(xtwx)
+    return _Glm(coef, vcov, eta - off, w, _glm_loglik(x, n, mu, kind), converged)
 
 
 def _glm_loglik(x: np.ndarray, n: np.ndarray, mu: np.ndarray, kind: str) -> float:
@@ -302,7 +310,7 @@ def _fit_ml(X: np.ndarray, x: np.ndarray, n: np.ndarray, off: np.ndarray, kind: 
             best = res
     q = best.x.copy()
     q[p] = abs(q[p])
-    if not np.isfinite(best.fun) or q[p] > _DIVERGED or np.any(np.abs(q[:p]) > _DIVERGED):
+    if not np.isfinite(best.fun) or q[p] > _DIVERGED or np.any(np.abs(q[:p] - start) > _DIVERGED):
         raise GlmmError(f"{CANNOT_FIT_ML}: the likelihood has no finite maximum for these counts")
     order = np.r_[p, np.arange(p)]  # lme4 orders the Hessian (theta, beta)
     hess = _hessian(lambda v: dev(v[np.argsort(order)]), q[order])
@@ -361,7 +369,7 @@ def _heterogeneity(X: np.ndarray, x: np.ndarray, n: np.ndarray, off: np.ndarray,
     k, p = X.shape
     if k <= p:
         return _Het(None, None, None, None, fe.loglik)
-    sat = _glm_fit(np.eye(k), x, n, off, kind)
+    sat = _glm_fit(None, x, n, off, kind)
     q_wald = _weighted_rss(sat.lin, X, sat.weights)
     q_lrt = max(0.0, -2.0 * (fe.loglik - sat.loglik))
     wi = 1.0 / vi
@@ -406,21 +414,38 @@ def _options(method: str, test: str, level: float) -> tuple[str, str, float]:
     t = str(test).lower()
     if t not in ("z", "t"):
         raise GlmmError(f"GLMM test must be 'z' or 't', not {test!r}")
-    lev = float(level)
+    try:
+        lev = float(level)
+    except (TypeError, ValueError):
+        raise GlmmError(f"level must be a number (percent), not {level!r}") from None
+    if 0.5 < lev < 1:  # metafor reads level=0.95 as 95%
+        lev *= 100
     if not (0 < lev < 100):
         raise GlmmError(f"level must be between 0 and 100 (percent), not {level!r}")
     return m, t, lev
 
 
-def _refuse_ml(d: _Data, p: int) -> None:
+def _separation(d: _Data, X: np.ndarray) -> str | None:
+    """Why the fixed effects have no finite maximum (a design cell with no or only events), if so."""
+    cells = {tuple(row) for row in X}
+    for cell in cells:
+        rows = np.all(X == np.array(cell), axis=1)
+        where = "" if len(cells) == 1 else " of a subgroup"
+        if np.all(d.x[rows] == 0):
+            return f"every study{where} has 0 events, so its estimate is -Inf"
+        if d.kind == "proportion" and np.all(d.x[rows] == d.n[rows]):
+            return f"in every study{where} all patients had the event, so its estimate is +Inf"
+    return None
+
+
+def _refuse_ml(d: _Data, X: np.ndarray) -> None:
     """metafor's refusals, decided from the data before fitting."""
-    k = d.x.size
+    k, p = X.shape
     if k < p + 1:
         raise GlmmError(TOO_MANY_PARAMETERS)
-    if np.all(d.x == 0):
-        raise GlmmError(f"{CANNOT_FIT_ML}: every study has 0 events, so the pooled estimate is -Inf")
-    if d.kind == "proportion" and np.all(d.x == d.n):
-        raise GlmmError(f"{CANNOT_FIT_ML}: in every study all patients had the event, so the estimate is +Inf")
+    reason = _separation(d, X)
+    if reason:
+        raise GlmmError(f"{CANNOT_FIT_ML}: {reason}")
     size = d.n if d.kind == "proportion" else d.time
     if k > 1 and np.all(d.x == d.x[0]) and np.all(size == size[0]):
         raise GlmmError(f"{CANNOT_FIT_ML}: all {k} studies are identical (lme4 fails on them, so metafor refuses)")
@@ -432,12 +457,12 @@ def _fit(d: _Data, X: np.ndarray, method: str):
     if k < p:
         raise GlmmError(TOO_MANY_PARAMETERS)
     if method == "ML":
-        _refuse_ml(d, p)
+        _refuse_ml(d, X)
     with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
         fe = _glm_fit(X, d.x, d.n, d.off, d.kind)
         het = _heterogeneity(X, d.x, d.n, d.off, d.kind, fe, d.vi)
-        if method == "EE":
-            return fe.coef, fe.vcov, 0.0, fe.loglik, fe.converged, het
+        if method == "EE":  # R's glm stops on its deviance rule even when the estimate runs to ±Inf
+            return fe.coef, fe.vcov, 0.0, fe.loglik, fe.converged and _separation(d, X) is None, het
         ml = _fit_ml(X, d.x, d.n, d.off, d.kind, fe.coef)
     return ml.beta, ml.vcov, ml.theta**2, ml.loglik, ml.converged, het
 
