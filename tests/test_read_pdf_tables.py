@@ -114,3 +114,12 @@ def test_three_line_table_of_the_consensus():
     assert len(t.frame) == 10 and len(t.header[0]) == 3
     levels = t.frame.iloc[:, 2].tolist()
     assert levels == ["1a", "1b", "1c", "2a", "2b", "2c", "3a", "3b", "4", "5"]
+
+
+def test_footnotes_are_the_lines_set_under_each_table(doc):
+    t1, t2, _ = doc.tables
+    for t in (t1, t2):
+        assert t.footnotes
+        at = doc.text.find(t.footnotes.split()[0], t.end)
+        assert 0 <= at - t.end <= 2  # the note follows the table directly
+        assert not t.footnotes.upper().startswith("TABLE")

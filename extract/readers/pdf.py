@@ -248,8 +248,10 @@ def _assemble(source: str, pages: list[_PageData], info: dict, warnings: list[st
     text, boxes = w.out.build()
     for pg in doc_pages:  # the last page ends where the text ends
         pg.end = min(pg.end, len(text))
+    probe = Document(source=source, kind="pdf", text=text, pages=doc_pages, boxes=boxes)
     for t in tables:
         _caption(text, t)
+        _footnotes(probe, t)
     first = doc_pages[0]
     meta = read_metadata(info, text[first.start:first.end], first.header)
     meta.extra["superscripts"] = w.superscripts
@@ -286,6 +288,36 @@ def _caption(text: str, t: Table) -> None:
         t.caption = found
         m = _CAPTION.match(found)
         t.label = f"Table {m.group(1)}"
+
+
+def _line_geometry(doc: Document, start: int, end: int) -> tuple[float, float, float] | None:
+    """(top, bottom, character height) of the real characters of a line."""
+    box = doc.boxes[start:end]
+    box = box[~np.isnan(box).any(axis=1)]
+    if not len(box):
+        return None
+    return float(box[:, 1].min()), float(box[:, 3].max()), float(np.median(box[:, 3] - box[:, 1]))
+
+
+def _footnotes(doc: Document, t: Table, max_lines: int = 8) -> None:
+    """Lines set tight under the table (closer than a line height) are its footnotes."""
+    cells = [c for c in t.cells if c.end > c.start]
+    if not cells:
+        return
+    bottom = max(float(np.nanmax(doc.boxes[c.start:c.end, 3])) for c in cells)
+    pos, notes = t.end, []
+    while len(notes) < max_lines and pos < len(doc.text):
+        nl = doc.text.find("\n", pos)
+        nl = len(doc.text) if nl < 0 else nl
+        geo = _line_geometry(doc, pos, nl)
+        if geo is None or doc.page_of(pos) != t.page or _CAPTION.match(doc.text[pos:nl]):
+            break
+        top, bot, height = geo
+        if top - bottom > height or top < bottom - 1:
+            break
+        notes.append(doc.text[pos:nl].strip())
+        bottom, pos = bot, nl + 1
+    t.footnotes = " ".join(notes)
 
 
 def _add_sections(doc: Document) -> None:
