@@ -18,7 +18,7 @@ CONTRACT_KEYS = {"k", "measure", "method", "test", "estimate", "se", "ci_low", "
 def run(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
     import os
 
-    e = dict(os.environ, NO_COLOR="1", COLUMNS="100", **(env or {}))
+    e = {**os.environ, "NO_COLOR": "1", "COLUMNS": "100", **(env or {})}
     return subprocess.run([sys.executable, str(ROOT / "cli.py"), *args], capture_output=True, text=True,
                           cwd=ROOT, env=e, timeout=600)
 
