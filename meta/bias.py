@@ -23,42 +23,14 @@ from typing import Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, stats
+from scipy import stats
 
 from meta.errors import MetaError
 from meta.model import RmaFit, rma
-
-METHODS = ("EE", "DL", "HE", "HS", "SJ", "ML", "REML", "EB", "PM")
-_TIGHT = 1e-12          # convergence threshold on tau² (metafor's 'tight' control)
-_MAXITER = 10_000
-_TAU2_MAX = 100.0       # metafor's default upper end of the PM search
+from meta.regression import RegressionFit, rma_mods
 
 
-# --------------------------------------------------------------------------- input checks
-def _as_arrays(yi: Sequence[float], vi: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
-    """Validate (yi, vi) once, naming the offending study row, so later code can trust them."""
-    y = np.asarray(yi, dtype=float).ravel()
-    v = np.asarray(vi, dtype=float).ravel()
-    if y.size != v.size:
-        raise MetaError(f"yi has {y.size} values but vi has {v.size}")
-    for i, (a, b) in enumerate(zip(y, v)):
-        if not (np.isfinite(a) and np.isfinite(b)):
-            raise MetaError(f"study row {i + 1}: yi/vi must be finite numbers (got {a}, {b})")
-        if b <= 0:
-            raise MetaError(f"study row {i + 1}: sampling variance vi must be > 0 (got {b})")
-    return y, v
-
-
-def _check_method(method: str, test: str) -> tuple[str, str]:
-    m = str(method).upper()
-    if m not in METHODS:
-        raise MetaError(f"unknown method {method!r}; use one of {', '.join(METHODS)}")
-    t = str(test).lower()
-    if t not in ("z", "knha"):
-        raise MetaError(f"unknown test {test!r}; use 'z' or 'knha'")
-    return m, t
-
-
+# ------------------------------------------------------------------------------- helpers
 def _full_rank(X: np.ndarray) -> bool:
     """R's lm()/rma() rank rule: a column is aliased when its QR pivot is below 1e-7 of its norm."""
     r = np.linalg.qr(X, mode="r")
@@ -67,110 +39,38 @@ def _full_rank(X: np.ndarray) -> bool:
     return bool(np.all(d > 1e-7 * np.where(norms > 0, norms, 1.0)))
 
 
-# --------------------------------------------------------------------- meta-regression core
-@dataclass(frozen=True)
-class _RegFit:
-    """A mixed-effects meta-regression yi ~ X (metafor ``rma.uni(mods=X, intercept=FALSE)``)."""
-
-    beta: np.ndarray
-    se: np.ndarray
-    stat: np.ndarray
-    p: np.ndarray
-    ci_low: np.ndarray
-    ci_high: np.ndarray
-    tau2: float
-    df: int | None
-
-
-def _proj(X: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """P = W - W X (X'WX)^-1 X'W and (X'WX)^-1 — the residual-maker every tau² estimator uses."""
-    XtW = X.T * w
-    inv = np.linalg.inv(XtW @ X)
-    P = np.diag(w) - XtW.T @ inv @ XtW
-    return P, inv
-
-
-def _tau2_mods(y: np.ndarray, v: np.ndarray, X: np.ndarray, method: str) -> float:
-    """tau² of a meta-regression with metafor's estimator definitions (rma.uni), converged tightly."""
+# ------------------------------------------------------------------ regression on the SEs
+def _check_design(X: np.ndarray) -> None:
+    """Refuse a regression on the SEs where metafor stops or returns NA/NaN."""
     k, p = X.shape
-    if method == "EE":
-        return 0.0
-    if method in ("DL", "HS"):
-        w = 1.0 / v
-        P, _ = _proj(X, w)
-        rss = float(y @ P @ y)
-        t2 = (rss - (k - p)) / np.trace(P) if method == "DL" else (rss - k) / w.sum()
-        return max(0.0, t2)
-    # Hedges (HE): unweighted residuals; also the start value of ML/REML/EB
-    P0 = np.eye(k) - X @ np.linalg.solve(X.T @ X, X.T)
-    he = (float(y @ P0 @ y) - float(np.trace(P0 * v))) / (k - p)
-    if method == "HE":
-        return max(0.0, he)
-    if method == "SJ":
-        t0 = float(np.var(y, ddof=1) * (k - 1) / k)
-        P, _ = _proj(X, 1.0 / (v + t0))
-        return t0 * float(y @ P @ y) / (k - p)
-    if method == "PM":
-        def excess(t2: float) -> float:
-            P, _ = _proj(X, 1.0 / (v + t2))
-            return float(y @ P @ y) - (k - p)
-
-        if excess(0.0) < 0:
-            return 0.0
-        if excess(_TAU2_MAX) > 0:
-            raise MetaError("PM: tau² exceeds the search limit of 100; use another method")
-        return float(optimize.brentq(excess, 0.0, _TAU2_MAX, xtol=_TIGHT, maxiter=_MAXITER))
-    # Fisher scoring (ML, REML, EB) from the HE start, step-halving at 0, as metafor
-    t2 = max(0.0, he)
-    for _ in range(_MAXITER):
-        w = 1.0 / (v + t2)
-        P, _ = _proj(X, w)
-        Py = P @ y
-        if method == "ML":
-            adj = (Py @ Py - w.sum()) / (w @ w)
-        elif method == "REML":
-            adj = (Py @ Py - np.trace(P)) / np.sum(P * P)
-        else:  # EB
-            adj = (float(y @ Py) * k / (k - p) - k) / w.sum()
-        while t2 + adj < 0:
-            adj /= 2
-        new = t2 + adj
-        if abs(new - t2) <= _TIGHT:
-            return float(new)
-        t2 = new
-    raise MetaError(f"{method}: the tau² iteration did not converge in {_MAXITER} steps")
-
-
-def _meta_regression(y: np.ndarray, v: np.ndarray, X: np.ndarray, method: str, test: str,
-                     level: float) -> _RegFit:
-    """Fit yi ~ X with the given tau² estimator and test; refuses what rma.uni refuses."""
-    k, p = X.shape
-    if (method == "EE" and k < p) or (method != "EE" and k <= p):
-        raise MetaError(f"too few studies (k = {k}) for a regression with {p} coefficients"
-                        + ("" if method == "EE" else " and tau²") + "; metafor stops here too")
+    if k <= p:
+        raise MetaError(f"too few studies (k = {k}) for a regression on the standard errors: "
+                        f"needs at least {p + 1}")
     if not _full_rank(X):
-        raise MetaError("the moderator is collinear with the intercept (all standard errors equal); "
-                        "the regression test is undefined")
-    tau2 = _tau2_mods(y, v, X, method)
-    w = 1.0 / (v + tau2)
-    P, vb = _proj(X, w)
-    beta = vb @ (X.T * w) @ y
-    alpha = 1 - level / 100
-    if test == "knha":
-        df = k - p
-        if df < 1:
-            raise MetaError(f"Knapp-Hartung needs k > {p} studies (k = {k})")
-        vb = vb * float(y @ P @ y) / df
-        crit = stats.t.ppf(1 - alpha / 2, df)
-        dist = stats.t(df)
-    else:
-        df = None
-        crit = stats.norm.ppf(1 - alpha / 2)
-        dist = stats.norm()
-    se = np.sqrt(np.diag(vb))
-    stat = beta / se
-    return _RegFit(beta=beta, se=se, stat=stat, p=2 * dist.sf(np.abs(stat)),
-                   ci_low=beta - crit * se, ci_high=beta + crit * se, tau2=tau2, df=df)
+        raise MetaError("the standard errors are all equal, so the predictor is collinear with "
+                        "the intercept and the regression is undefined (metafor stops too)")
+
+
+def _exact_fit(y: np.ndarray, X: np.ndarray, coef: np.ndarray, w: np.ndarray) -> bool:
+    """True when the weighted residuals are rounding noise (relative SS < 1e-20): a test that
+    divides by the residual variance would then print noise (metafor does, sometimes warning
+    'essentially perfect fit')."""
+    r = y - X @ coef
+    return float(np.dot(w, r * r)) <= 1e-20 * float(np.dot(w, y * y))
+
+
+_EXACT = "the regression on the standard errors fits exactly (residual variance 0), so its test is undefined"
+
+
+def _sei_regression(y: np.ndarray, v: np.ndarray, X: np.ndarray, method: str, test: str,
+                    level: float, control: dict) -> RegressionFit:
+    """yi ~ X with the pooled model's tau² estimator (metafor ``rma.uni(mods=X)``)."""
+    _check_design(X)
+    fit = rma_mods(y, v, X, intercept=True, method=method, test=test, level=level, **control)
+    if not np.all(np.isfinite(fit.se) & (fit.se > 0)) or (
+            test == "knha" and _exact_fit(y, X, fit.coef, 1.0 / (v + fit.tau2))):
+        raise MetaError(_EXACT)
+    return fit
 
 
 # ------------------------------------------------------------------------------ Egger's test
@@ -233,43 +133,35 @@ def _lm_fit(y: np.ndarray, v: np.ndarray, X: np.ndarray, level: float) -> tuple:
     variance (R's ``lm(yi ~ X - 1, weights = 1/vi)``), via statsmodels."""
     import statsmodels.api as sm
 
-    k, p = X.shape
-    if k <= p:
-        raise MetaError(f"too few studies (k = {k}) for the classical Egger regression: "
-                        "no residual degrees of freedom (metafor returns NaN)")
-    if not _full_rank(X):
-        raise MetaError("the moderator is collinear with the intercept (all standard errors equal); "
-                        "the regression test is undefined")
+    _check_design(X)
     res = sm.WLS(y, X, weights=1.0 / v).fit()
-    sw = np.sqrt(1.0 / v)
-    f = sw * res.fittedvalues
-    resvar = float(np.sum((sw * res.resid) ** 2)) / (k - p)
-    if resvar < (np.mean(f) ** 2 + np.var(f, ddof=1)) * 1e-30:
-        raise MetaError("essentially perfect fit: the residual variance is zero, so the "
-                        "classical Egger test is undefined")
-    df = k - p
-    crit = stats.t.ppf(1 - (1 - level / 100) / 2, df)
     beta, se = np.asarray(res.params), np.asarray(res.bse)
+    if _exact_fit(y, X, beta, 1.0 / v):
+        raise MetaError(_EXACT)
+    df = X.shape[0] - X.shape[1]
+    crit = stats.t.ppf(1 - (1 - level / 100) / 2, df)
     return beta, se, np.asarray(res.tvalues), np.asarray(res.pvalues), df, crit
 
 
 def egger_test(yi: Sequence[float], vi: Sequence[float], model: str = "rma", method: str = "REML",
-               test: str = "z", predictor: str = "sei", level: float = 95.0) -> EggerResult:
+               test: str = "z", predictor: str = "sei", level: float = 95.0, **control) -> EggerResult:
     """Egger-type regression test as metafor ``regtest(rma(yi, vi, method, test), model, predictor)``.
 
     ``model="rma"`` (metafor's default): a mixed-effects meta-regression of yi on the predictor
     with the same tau² estimator and test as the pooled model. ``model="lm"``: the classical
-    Egger test (weighted least squares, t with k - 2 df).
+    Egger test (weighted least squares, t with k - 2 df). ``control`` goes to the tau²
+    estimators (``meta.estimators.METAFOR_CONTROL`` reproduces metafor's default stopping).
     """
-    y, v = _as_arrays(yi, vi)
-    m, t = _check_method(method, test)
+    model_fit = rma(yi, vi, method=method, test=test, level=level, **control)   # validates input
+    y, v, m, t = model_fit.yi, model_fit.vi, model_fit.method, model_fit.test
     X = np.column_stack([np.ones_like(y), _predictor(v, predictor)])
     if model == "rma":
-        fit = _meta_regression(y, v, X, m, t, level)
+        fit = _sei_regression(y, v, X, m, t, level, control)
         return EggerResult(model="rma", predictor=predictor, method=m, test=t, k=y.size,
-                           stat=float(fit.stat[1]), p=float(fit.p[1]), df=fit.df,
-                           slope=float(fit.beta[1]), slope_se=float(fit.se[1]),
-                           est=float(fit.beta[0]), ci_low=float(fit.ci_low[0]),
+                           stat=float(fit.stat[1]), p=float(fit.pval[1]),
+                           df=fit.k - fit.p if t == "knha" else None,
+                           slope=float(fit.coef[1]), slope_se=float(fit.se[1]),
+                           est=float(fit.coef[0]), ci_low=float(fit.ci_low[0]),
                            ci_high=float(fit.ci_high[0]), tau2=fit.tau2, level=level)
     if model == "lm":
         beta, se, tv, pv, df, crit = _lm_fit(y, v, X, level)
@@ -341,12 +233,12 @@ class TrimFillResult:
 
 
 
-def _choose_side(y: np.ndarray, v: np.ndarray, method: str, level: float) -> str:
+def _choose_side(y: np.ndarray, v: np.ndarray, method: str, level: float, control: dict) -> str:
     """metafor's rule: regress yi on sei with the model's estimator; a negative slope means the
     small studies lie low, so the missing ones are on the right."""
     X = np.column_stack([np.ones_like(y), np.sqrt(v)])
     try:
-        slope = _meta_regression(y, v, X, method, "z", level).beta[1]
+        slope = _sei_regression(y, v, X, method, "z", level, control).coef[1]
     except MetaError as err:
         raise MetaError(f"trim-and-fill cannot choose the side: {err}; pass side='left' or 'right'") from err
     return "right" if slope < 0 else "left"
@@ -374,17 +266,17 @@ def _k0_estimate(centred: np.ndarray, estimator: str) -> tuple[float, float | No
 
 def trim_and_fill(yi: Sequence[float], vi: Sequence[float], method: str = "REML", test: str = "z",
                   level: float = 95.0, estimator: str = "L0", side: str | None = None,
-                  study: Sequence[str] | None = None) -> TrimFillResult:
+                  study: Sequence[str] | None = None, **control) -> TrimFillResult:
     """Trim-and-fill as metafor ``trimfill(rma(yi, vi, method, test, level), side, estimator)``.
 
     The side, when not given, is chosen as metafor does (sign of the slope of yi on sei in a
     meta-regression with the same estimator). Studies are trimmed from that side until the
     estimated number missing (L0 or R0) is stable; their mirror images about the trimmed
     estimate are filled in and the model is refitted (with test z when studies were filled,
-    as metafor 3.8-1 does).
+    as metafor 3.8-1 does). ``control`` goes to the tau² estimators, as in :func:`egger_test`.
     """
-    y, v = _as_arrays(yi, vi)
-    m, t = _check_method(method, test)
+    full = rma(yi, vi, method=method, test=test, level=level, **control)   # validates input
+    y, v, m = full.yi, full.vi, full.method
     est = str(estimator).upper()
     if est not in ("L0", "R0"):
         raise MetaError(f"unknown trim-and-fill estimator {estimator!r}; use 'L0' or 'R0'")
@@ -395,9 +287,8 @@ def trim_and_fill(yi: Sequence[float], vi: Sequence[float], method: str = "REML"
         raise MetaError("trim-and-fill: all studies have the same effect size, so there is no "
                         "asymmetry to estimate")
     labels = list(study) if study is not None else [str(i + 1) for i in range(k)]
-    full = rma(y, v, method=m, test=t, level=level)
     if side is None:
-        side = _choose_side(y, v, m, level)
+        side = _choose_side(y, v, m, level, control)
     elif side not in ("left", "right"):
         raise MetaError(f"side must be 'left' or 'right', not {side!r}")
 
@@ -412,7 +303,7 @@ def trim_and_fill(yi: Sequence[float], vi: Sequence[float], method: str = "REML"
         k0_prev = k0
         if k - k0 < 1:
             raise MetaError("trim-and-fill trimmed every study (k = 0); metafor stops too")
-        beta = float(rma(ys[: k - k0], vs[: k - k0], method=m, test="z", level=level).estimate)
+        beta = float(rma(ys[: k - k0], vs[: k - k0], method=m, test="z", level=level, **control).estimate)
         raw, se_k0 = _k0_estimate(ys - beta, est)
         k0 = int(max(0, np.round(raw)))
 
@@ -423,5 +314,5 @@ def trim_and_fill(yi: Sequence[float], vi: Sequence[float], method: str = "REML"
     fill_y = flip * (2 * beta - ys[k - k0:])
     fill_v = vs[k - k0:]
     refit = rma(np.concatenate([y, fill_y]), np.concatenate([v, fill_v]), method=m, test="z",
-                level=level)
+                level=level, **control)
     return TrimFillResult(est, side, k0, se_k0, p_k0, refit, fill_y, fill_v, k, labels)
