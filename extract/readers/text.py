@@ -93,9 +93,9 @@ def _block_at(lines: list[Line], i: int) -> tuple[list[Line], str, int]:
         while j < len(lines) and lines[j].text.lstrip().startswith("|"):
             j += 1
         return lines[i:j], "|", 1
-    if "\t" in line.strip(" ") and line.strip():
+    if "\t" in line and line.strip():
         j = i
-        while j < len(lines) and "\t" in lines[j].text and lines[j].text.strip():
+        while j < len(lines) and "\t" in lines[j].text:  # a row of empty cells is still a row
             j += 1
         if j - i >= 2:
             return lines[i:j], "\t", 1
