@@ -101,6 +101,18 @@ def test_a_precomputed_pipeline_result_can_be_added(tmp_path):
         assert report.rows == 3 and len(rows_of(ws)) == 3
 
 
+def test_rows_naming_no_document_are_reported_not_dropped_silently(tmp_path):
+    a = write_paper(tmp_path / "a.txt", STANDARD[:1])
+    b = write_paper(tmp_path / "b.txt", STANDARD[1:])
+    result = fake_extractor()([a, b])
+    result.rows.loc[0, "source"] = "elsewhere.pdf"
+    with init_workspace(tmp_path / "r") as ws:
+        report = add_extraction(ws, result, version="v1")
+        assert report.rows == 2 and report.extracted == 2
+        assert report.failures == [("elsewhere.pdf",
+                                    "1 rows name a source that is not among the documents; not added")]
+
+
 # --- corrections and re-extraction ------------------------------------------------------------
 
 

@@ -192,24 +192,40 @@ def _rows_by_source(rows: pd.DataFrame | None) -> dict[str, list[dict[str, Any]]
     return out
 
 
-def _records_for(source: str, grouped: dict[str, list[dict[str, Any]]]) -> list[dict[str, Any]]:
+def _match(source: str, grouped: dict[str, list[dict[str, Any]]]) -> str | None:
+    """The key of ``grouped`` holding a document's rows: its source as given, or the same file name."""
     if source in grouped:
-        return grouped[source]
-    return grouped.get(Path(source).name, [])
+        return source
+    name = Path(source).name
+    return next((key for key in grouped if key == name or Path(key).name == name), None)
 
 
 def _write_result(ws: Workspace, result: Any, shas: dict[str, tuple[str, Path]], extractor: str,
                   reviewer: str, report: AddReport, progress: Callable[[str], None] | None) -> None:
     grouped = _rows_by_source(getattr(result, "rows", None))
-    for doc in getattr(result, "documents", []) or []:
+    documents = list(getattr(result, "documents", []) or [])
+    if len(documents) == 1 and len(grouped) == 1:  # one paper: its rows, whatever their source says
+        grouped = {str(documents[0].source): next(iter(grouped.values()))}
+    for doc in documents:
         source = str(doc.source)
         sha, path = shas.get(source) or shas.get(Path(source).name) or _identify(doc)
-        records = _records_for(source, grouped)
-        ws.write(lambda conn: write_document(conn, name=Path(source).name, sha=sha, path=str(path),
-                                             records=records, extractor=extractor, reviewer=reviewer, report=report))
+        key = _match(source, grouped)
+        records = grouped.pop(key) if key is not None else []
+
+        def tx(conn: sqlite3.Connection) -> AddReport:
+            part = AddReport()  # fresh on every attempt: a retried transaction counts once
+            write_document(conn, name=Path(source).name, sha=sha, path=str(path), records=records,
+                           extractor=extractor, reviewer=reviewer, report=part)
+            return part
+
+        part = ws.write(tx)
+        for name in ("added", "versions", "extracted", "skipped", "rows"):
+            setattr(report, name, getattr(report, name) + getattr(part, name))
         if progress:
             progress(f"{source}: {len(records)} rows")
     report.failures.extend((str(p), str(r)) for p, r in getattr(result, "failures", []) or [])
+    report.failures.extend((key, f"{len(rows)} rows name a source that is not among the documents; not added")
+                           for key, rows in grouped.items())
 
 
 def _identify(doc: Any) -> tuple[str, Path]:
@@ -254,8 +270,9 @@ def add_extraction(workspace: Workspace | str | Path, paths_or_result: Any, *, e
         todo[sha] = path
     run = extractor or pipeline_extractor
     items = list(todo.items())
-    for start in range(0, len(items), max(chunk, 1)):
-        part = items[start:start + max(chunk, 1)]
+    chunk = max(chunk, 1, 4 * workers)  # enough files per call to keep the workers busy
+    for start in range(0, len(items), chunk):
+        part = items[start:start + chunk]
         shas = {}
         for sha, path in part:
             shas[str(path)] = shas[path.name] = (sha, path)
