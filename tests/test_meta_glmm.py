@@ -249,3 +249,20 @@ def test_level_as_fraction_or_percent() -> None:
     assert (a.ci_low, a.ci_high) == pytest.approx((b.ci_low, b.ci_high))
     z = stats.norm.ppf(0.95)
     assert a.ci_high == pytest.approx(a.estimate + z * a.se)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_random_effects_never_fit_worse_than_common_effect(seed: int) -> None:
+    """tau = 0 lies inside the ML model, so its maximised marginal likelihood is at least the GLM's."""
+    rng = np.random.default_rng(seed)
+    k = int(rng.integers(3, 12))
+    t = rng.uniform(100, 2000, k)
+    x = rng.poisson(t * np.exp(-4 + rng.normal(0, 0.6, k)))
+    if x.sum() == 0:
+        x[0] = 1
+    ml = fit_glmm(x, t, "rate", "ML")
+    ee = fit_glmm(x, t, "rate", "EE")
+    dev_ml, _ = _agq(np.array([ml.estimate]), ml.tau, np.ones((k, 1)), x.astype(float), np.ones(k), np.log(t), "rate")
+    assert dev_ml <= -2 * ee.loglik + 1e-6
+    assert ml.tau2 >= 0 and ml.converged
+    assert ml.q_lrt == pytest.approx(ee.q_lrt) and ml.q_wald == pytest.approx(ee.q_wald)
