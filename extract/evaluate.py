@@ -50,11 +50,12 @@ _KIND_OF_FIELD = {"events": "counts", "total": "totals", "percent": "percents", 
                   "rate": "rates", "ci": "cis", "design": "design", "doi": "bibliography", "pmid": "bibliography",
                   "title": "bibliography", "first_author": "bibliography", "year": "bibliography",
                   "journal": "bibliography"}
+COMPOSITION = ("patients",)  # rows saying how many of the cohort are in a group (events = group size)
 _OVERALL = {"overall", "total", "all", "all patients", "global cohort", "whole cohort", "entire cohort"}
 _NUMBER_WORDS = {w: i for i, w in enumerate(
     "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
     "seventeen eighteen nineteen twenty".split())}
-_NUMBER_WORDS.update({"thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90})
+_NUMBER_WORDS.update({"no": 0, "none": 0, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90})
 
 
 # --- normalising ---------------------------------------------------------------------------------
@@ -85,10 +86,17 @@ def canonical_group(group: Any) -> str:
     if parts == ["overall"]:
         return "overall"
     label = parts[-1]
+    if re.match(r"other(s|\b)", label, re.I):  # "others", "other diagnosis", "Other AICs": the complement
+        return " / ".join([p.lower() for p in parts[:-1]] + ["other"])
     vocab = load_vocab()
     norm = vocab.normalise("drug", label) or vocab.normalise("diagnosis", label)
     label = "+".join(sorted(norm.lower().split("+"))) if norm else label.lower()
     return " / ".join([p.lower() for p in parts[:-1]] + [label])
+
+
+def _cohort_of(group: str) -> str:
+    """The whole of a composition row: its period (``diagnosed after 2015``) or ``overall``."""
+    return group.rsplit(" / ", 1)[0] if " / " in group else "overall"
 
 
 def _num(value: Any) -> float | None:
@@ -142,7 +150,9 @@ class Fact:
             return False
         for attr in ("group", "outcome", "unit"):
             want = getattr(self, attr)
-            if want is not None and want != getattr(pred, attr):
+            if want is None:
+                continue
+            if (getattr(pred, attr) not in want) if isinstance(want, tuple) else want != getattr(pred, attr):
                 return False
         return any(_value_match(self.name, v, pred.value) for v in (self.value, *self.alternatives))
 
@@ -176,7 +186,9 @@ def gold_facts(gold: dict) -> list[Fact]:
         if name == "ci":
             value = (float(value[0]), float(value[1]))
         group = canonical_group(f["group"]) if kind in NUMERIC_KINDS else None
-        out[Fact(kind, name, group, f.get("outcome") if kind in ("counts", "percents", "rates", "cis") else None,
+        outcome = f.get("outcome") if kind in ("counts", "percents", "rates", "cis") else None
+        outcome = tuple(outcome) if isinstance(outcome, list) else outcome
+        out[Fact(kind, name, group, outcome,
                  f.get("unit") if kind == "counts" else None, value, tuple(f.get("alternatives", ())))] = None
     return list(out)
 
@@ -189,9 +201,14 @@ def row_facts(rows: Iterable[dict]) -> list[Fact]:
         group = canonical_group(r.get("group"))
         outcome = _text(r.get("outcome")) or None
         value = _num(r.get("reported_value"))
-        if _num(r.get("events")) is not None:
+        if outcome in COMPOSITION:  # "35 (36%) of 96 were treated with MMF": the group's size of the cohort
+            if _num(r.get("events")) is not None:
+                add(Fact("totals", "total", group, None, None, _num(r["events"])))
+            if _num(r.get("total")) is not None:
+                add(Fact("totals", "total", _cohort_of(group), None, None, _num(r["total"])))
+        elif _num(r.get("events")) is not None:
             add(Fact("counts", "events", group, outcome, _text(r.get("unit")) or None, _num(r["events"])))
-        if _num(r.get("total")) is not None:
+        if outcome not in COMPOSITION and _num(r.get("total")) is not None:
             add(Fact("totals", "total", group, None, None, _num(r["total"])))
         if _num(r.get("person_time")) is not None:
             add(Fact("person_time", "person_time", group, None, None, _num(r["person_time"])))
@@ -478,11 +495,11 @@ def evaluate(paths: Iterable[str | Path] | None = None, gold_dir: str | Path = G
         gold = gold_for(path, golds)
         try:
             rows, doc = extractor(path)
+            docs.append(evaluate_document(path, rows, doc, gold))
+            continue
         except Exception as exc:  # one bad file never stops the batch; it is reported with its reason
             gf = gold_facts(gold) if gold else []
             scores = score_facts(gf, []) if gold else {k: Score() for k in KINDS}
             docs.append(DocumentResult(str(path), gold.get("_file") if gold else None, scores, EvidenceScore(), 0,
                                        error=str(exc) or type(exc).__name__, missed=[_describe(g) for g in gf]))
-            continue
-        docs.append(evaluate_document(path, rows, doc, gold))
     return EvalResult(docs)

@@ -129,7 +129,7 @@ def test_no_rows_paper_counts_numbers_as_wrong():
 
 # --- the gold files themselves ------------------------------------------------------------------
 
-_WORDS = {"three": 3, "four": 4, "five": 5, "six": 6, "Six": 6, "Thirty": 30, "Forty-five": 45}
+_WORDS = {"three": 3, "four": 4, "five": 5, "six": 6, "Six": 6, "Seven": 7, "No": 0, "Thirty": 30, "Forty-five": 45}
 
 
 def _gold_files():
@@ -171,3 +171,19 @@ def test_gold_anchors_point_at_their_numbers_in_the_seed(path):
             num = _WORDS.get(quote) if quote in _WORDS else float(quote.rstrip("%").replace(",", ""))
             assert num == f["value"], f
         assert f["page"] >= 1
+
+
+def test_composition_rows_state_group_sizes_and_other_groups_meet():
+    rows = [{"group": "MMF", "outcome": "patients", "events": 35, "total": 96, "reported_value": 36,
+             "reported_scale": "percent"},
+            {"group": "others", "outcome": "serious_infection", "reported_value": 0.09,
+             "reported_scale": "per 100 person-months"}]
+    facts = set(row_facts(rows))
+    assert Fact("totals", "total", "mycophenolate mofetil", None, None, 35.0) in facts
+    assert Fact("totals", "total", "overall", None, None, 96.0) in facts
+    assert not any(f.kind == "counts" for f in facts)
+    gold = {"facts": [{"field": "rate", "group": "Other AICs", "outcome": ["serious_infection", "infection"],
+                       "value": 0.09},
+                      {"field": "percent", "group": "MMF", "outcome": "patients", "value": 36}]}
+    scores = score_facts(gold_facts(gold), list(facts))
+    assert scores["rates"].f1 == 1.0 and scores["percents"].f1 == 1.0
