@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from pdfplumber.table import TableFinder
+from .cells import FastTableFinder as TableFinder
 
 from .rules import three_line_groups
 from .words import Words
