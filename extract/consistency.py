@@ -269,6 +269,9 @@ def group_key(row: dict) -> tuple[str, str]:
     group = str(row.get("group") or "overall")
     period = _period(group) if row.get("group_type") != "period" else group
     gtype = row.get("group_type")
+    last = group.rsplit(" / ", 1)[-1]
+    if re.match(r"other(s|\b)", last, re.I):  # "others", "other diagnosis", "Other AICs": the complement
+        return period.lower(), "other"
     if gtype == "treatment" and row.get("intervention"):
         label = "+".join(sorted(str(row["intervention"]).lower().split("+")))
     elif gtype == "diagnosis" and row.get("population"):

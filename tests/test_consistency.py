@@ -152,3 +152,12 @@ def test_duplicate_cohorts():
     assert not any("c2021" in f for f in out["a2020"][0]["flags"])  # only author + total: not enough
     assert any("duplicate cohort of e2022 (same registration)" in f for f in out["d2022"][0]["flags"])
     assert out["c2021"][0]["flags"] == []
+
+
+def test_other_groups_meet_whatever_their_wording():
+    doc = _doc_with_places()
+    rate = dict(reported_scale="per 100 person-months", unit="episodes")
+    rows = [row(group="others", group_type="diagnosis", reported_value=0.09, evidence=ev(2, "rate"), **rate),
+            row(group="Other AICs", group_type="diagnosis", population="AIC", reported_value=0.06,
+                evidence=ev(26, "rate"), **rate)]
+    assert "rate 0.09 in abstract vs 0.06 in Table 3" in check(rows, doc)[0]["flags"]
