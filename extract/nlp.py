@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Iterable
 
 import spacy
 from spacy.matcher import PhraseMatcher
@@ -52,6 +53,7 @@ class Sentence:
     end: int
     text: str
     paragraph: int
+    tail: tuple[int, int] | None = None  # where the sentence goes on after a table or figure cut it
 
 
 @dataclass(frozen=True)
@@ -68,39 +70,86 @@ class Term:
 _ABBREV_END = re.compile(r"(?:\b(?:vs|et al|e\.g|i\.e|Fig|Figs|approx|no|Dr|ca|resp)\.|\b[A-Z]\.)$")
 
 
-def sentences(text: str) -> list[Sentence]:
-    """Sentences of ``text`` by line-paragraph and spaCy's sentencizer, with exact offsets.
+def blocks(text: str, breaks: Iterable[int] = ()) -> list[tuple[int, int]]:
+    """Paragraph-like blocks of ``text`` as ``(start, end)``.
 
-    Lines holding tab-separated table rows are skipped (the tables module reads them); a
-    sentence never crosses a line break, because in extracted papers a line break is a
-    paragraph, heading or table boundary.
+    A PDF's text keeps its line ends inside paragraphs, a Markdown or web page's text has one
+    paragraph per line; so consecutive lines are joined, and a block ends at a blank line, a
+    table line (tab-separated), a given break offset (section starts), or a short line ending a
+    sentence (the last line of a paragraph in justified text).
+    """
+    hard = set(breaks)
+    lines: list[tuple[int, int]] = []
+    pos = 0
+    for line in text.split("\n"):
+        lines.append((pos, pos + len(line)))
+        pos += len(line) + 1
+    widths = sorted(e - s for s, e in lines if e - s > 20)
+    typical = widths[int(len(widths) * 0.75)] if widths else 80
+    out: list[tuple[int, int]] = []
+    cur: tuple[int, int] | None = None
+    for s, e in lines:
+        line = text[s:e]
+        if not line.strip() or "\t" in line:
+            if cur:
+                out.append(cur)
+            cur = None
+            continue
+        if cur is not None and (s in hard or any(cur[1] < b <= s for b in hard)):
+            out.append(cur)
+            cur = None
+        if cur is None:
+            cur = (s, e)
+        else:
+            cur = (cur[0], e)
+        if re.search(r"[.!?:]\s*$", line) and (e - s) < 0.8 * typical:
+            out.append(cur)
+            cur = None
+    if cur:
+        out.append(cur)
+    return out
+
+
+def sentences(text: str, breaks: Iterable[int] = ()) -> list[Sentence]:
+    """Sentences of ``text`` by block (see :func:`blocks`) and spaCy's sentencizer, with exact offsets.
+
+    Table lines (tab-separated) are skipped: the tables module reads them. Inside a block, line
+    ends are read as spaces (same length, so offsets stay exact).
     """
     nlp = get_nlp()
     out: list[Sentence] = []
-    pos = 0
-    spans: list[tuple[int, int, int]] = []
-    for para, line in enumerate(text.split("\n")):
-        start, end = pos, pos + len(line)
-        pos = end + 1
-        if not line.strip() or "\t" in line:
-            continue
-        spans.append((start, end, para))
-    docs = nlp.pipe((canon(text[s:e]) for s, e, _ in spans), batch_size=64)
-    for (s, _e, para), sdoc in zip(spans, docs):
-        pending: tuple[int, int] | None = None
+    spans = blocks(text, breaks)
+    docs = nlp.pipe((canon(text[s:e]).replace("\n", " ") for s, e in spans), batch_size=64)
+    for para, ((s, e), sdoc) in enumerate(zip(spans, docs)):
+        pending: int | None = None
         for sent in sdoc.sents:
             a, b = s + sent.start_char, s + sent.end_char
             if pending is not None:
-                a = pending[0]
+                a = pending
             # sentencizer splits after "vs." and "et al."; glue those back
-            if _ABBREV_END.search(text[a:b].rstrip()) and b < _e:
-                pending = (a, b)
+            if _ABBREV_END.search(text[a:b].rstrip()) and b < e:
+                pending = a
                 continue
             pending = None
             if text[a:b].strip():
                 out.append(Sentence(a, b, text[a:b], para))
-        if pending is not None:
-            out.append(Sentence(pending[0], pending[1], text[pending[0]:pending[1]], para))
+        if pending is not None and text[pending:e].strip():
+            out.append(Sentence(pending, e, text[pending:e], para))
+    return _join_cut(out)
+
+
+def _join_cut(sents: list[Sentence]) -> list[Sentence]:
+    """Point a sentence cut by a table (no final stop) to its continuation (the next one starting lower-case)."""
+    out = list(sents)
+    for i, s in enumerate(sents):
+        if re.search(r"[.!?:;]\W*$", s.text.rstrip()) or not s.text.strip():
+            continue
+        for t in sents[i + 1:]:
+            if t.start - s.end > 3000:
+                break
+            if t.text[:1].islower():
+                out[i] = Sentence(s.start, s.end, s.text, s.paragraph, (t.start, t.end))
+                break
     return out
 
 

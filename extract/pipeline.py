@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import importlib
 import math
+import re
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
@@ -46,6 +48,7 @@ class ExtractionResult:
     failures: list[tuple[str, str]] = field(default_factory=list)
 
 
+@lru_cache(maxsize=None)
 def _optional(module: str, name: str) -> Callable | None:
     """A function of a module another helper owns, or None while it does not exist yet."""
     try:
@@ -147,6 +150,8 @@ def _complete(row: dict, study: dict) -> dict:
     for c in STUDY_COLUMNS:
         if out.get(c) in (None, "") and study.get(c) is not None:
             out[c] = study[c]
+    if out.get("group"):
+        out["group"] = re.sub(r"\s+", " ", str(out["group"])).strip()  # as printed, line ends read as spaces
     out["study_id"] = study["study_id"]
     out["source"] = study["source"]
     out["evidence"] = list(row.get("evidence") or [])

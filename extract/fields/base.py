@@ -88,7 +88,7 @@ class Context:
         """Sentences of this study's own text (foreign zones and tables left out)."""
         table_spans = [(t.start, t.end) for t in self.doc.tables]
         out = []
-        for s in sentences(self.doc.text):
+        for s in sentences(self.doc.text, breaks=[x.start for x in self.doc.sections]):
             if self.is_foreign(s.start) or any(a <= s.start < b for a, b in table_spans):
                 continue
             if self.doc.section_of(s.start) == "tables":

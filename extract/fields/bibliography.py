@@ -99,8 +99,12 @@ def _authors_and_year(doc: Document, front: int, facts: dict[str, Fact]) -> None
     text = doc.text
     if md.authors:
         name = md.authors[0]
-        facts["authors"] = Fact("authors", list(md.authors), proof(doc, _find(doc, name)))
-        facts["first_author"] = Fact("first_author", _surname(name), proof(doc, _find(doc, _surname(name))))
+        bare = re.sub(r",?\s*et\s+al\.?\s*$", "", name).strip()
+        guessed = bare != name and len(bare.split()) >= 3
+        surname = _compound_surname(bare) if guessed else _surname(bare)
+        facts["authors"] = Fact("authors", [bare] + list(md.authors[1:]), proof(doc, _find(doc, bare)))
+        facts["first_author"] = Fact("first_author", surname, proof(doc, _find(doc, surname)), 0.9 if guessed else 1.0,
+                                     ["surname guessed from 'et al.' byline"] if guessed else [])
     cite = _CITATION_LINE.search(text[:front])
     if cite and "first_author" not in facts:
         names = re.split(r", | and ", re.sub(r",? et al\.?", "", cite.group("authors")).strip())

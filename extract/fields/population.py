@@ -99,13 +99,15 @@ def _cohort_mentions(ctx: Context, sent: Sentence):
         if _SUBGROUP_QUALIFIER.match(after) or re.match(r"\s*with\s+", after) and ctx.terms(sent, "diagnosis") \
                 and not re.search(r"\buse of\b|\btreated\b", text[:s]):
             continue
-        if re.search(r"\d\s*/\s*$", text[:s]):
-            continue
+        if re.search(r"\d\s*/\s*$|\b(?:per|every)\s+$|[*×]\s*$", text[:s]):
+            continue  # "13/96", "per 100 persons": a denominator of a rate or proportion
         if re.match(r"\s*(?:out\s+)?of\s+(?:the\s+)?\d", after):
             continue  # the count of a proportion ("13 out of 96 patients"); its total is read below
+        if not clause_end and sent.tail:  # the sentence goes on after a table: "… (IQR 10) [Table 1] were identified."
+            clause = clause + " " + ctx.doc.text[sent.tail[0]:sent.tail[1]]
         role = None
         for name, verb in _VERBS:
-            if verb.search(clause[:120]) or name == "treated" and verb.search(text[max(0, s - 40):s]):
+            if verb.search(clause[:160]) or name == "treated" and verb.search(text[max(0, s - 40):s]):
                 role = name
                 break
         span = (sent.start + s, sent.start + m.end())
@@ -138,7 +140,7 @@ def sex_and_age(ctx: Context, coh: Cohort) -> list[dict]:
             sex = "female" if m.group("sex").lower() in ("female", "girls", "women") else "male"
             n, pct = int(m.group("n")), float(m.group("p"))
             span = (sent.start + m.start(), sent.start + m.end())
-            rows.append(finding(ctx.doc, sex, [span], events=n, unit="patients", total=base if consistent(n, pct, base) else None,
+            rows.append(finding(ctx.doc, sex, [span], events=n, unit="patients", total=base,
                                 reported_value=pct, reported_scale="percent", confidence=0.9))
         for m in _AGE.finditer(sent.text):
             spread = f"{m.group('what')} {m.group('spread').strip()}" if m.group("what") else None
