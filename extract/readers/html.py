@@ -12,7 +12,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 from ..document import Document, Metadata, Page
-from ..errors import EmptyFile
+from ..errors import EmptyFile, NotSupported
 from ..sections import find_sections
 from .markup import Node, Rules, TableParts, Walker, table_rows
 from .text import decode, find_doi, find_pmid
@@ -27,15 +27,24 @@ DROP = frozenset("script style noscript template svg iframe nav form button sele
                  "object embed canvas map head title".split())
 PAGE_CHROME = frozenset(("header", "footer", "aside"))
 CHROME_ROLES = frozenset(("navigation", "banner", "contentinfo", "search", "complementary", "dialog"))
-# tags whose open element a new one of the listed tags closes (HTML's implied end tags)
-IMPLIED_END = {
-    "p": {"p"}, "li": {"li"}, "dt": {"dt", "dd"}, "dd": {"dt", "dd"}, "tr": {"tr", "td", "th"},
-    "td": {"td", "th"}, "th": {"td", "th"}, "thead": {"tbody", "tr", "td", "th"},
-    "tbody": {"thead", "tbody", "tr", "td", "th"}, "tfoot": {"tbody", "tr", "td", "th"}, "option": {"option"},
+# HTML's implied end tags: a new <tag> closes the nearest open element of the first set, unless
+# an element of the second set (its container) is met first.
+_P_SCOPE = frozenset("""table td th li dd dt div section article body html blockquote main header footer
+form figure ul ol dl aside nav button""".split())
+IMPLIED_END: dict[str, tuple[frozenset[str], frozenset[str]]] = {
+    "li": (frozenset({"li"}), frozenset({"ul", "ol", "table"})),
+    "dt": (frozenset({"dt", "dd"}), frozenset({"dl", "table"})),
+    "dd": (frozenset({"dt", "dd"}), frozenset({"dl", "table"})),
+    "tr": (frozenset({"tr"}), frozenset({"table", "thead", "tbody", "tfoot"})),
+    "td": (frozenset({"td", "th"}), frozenset({"tr", "table"})),
+    "th": (frozenset({"td", "th"}), frozenset({"tr", "table"})),
+    "thead": (frozenset({"thead", "tbody", "tfoot"}), frozenset({"table"})),
+    "tbody": (frozenset({"thead", "tbody", "tfoot"}), frozenset({"table"})),
+    "tfoot": (frozenset({"thead", "tbody", "tfoot"}), frozenset({"table"})),
+    "option": (frozenset({"option"}), frozenset({"select"})),
 }
 BLOCK_CLOSES_P = frozenset("address article aside blockquote div dl fieldset figure footer form h1 h2 h3 "
                            "h4 h5 h6 header hr main nav ol p pre section table ul".split())
-SCOPE = frozenset(("table", "td", "th", "body", "html", "ul", "ol", "div", "section", "article"))
 
 
 class _TreeBuilder(HTMLParser):
@@ -45,18 +54,17 @@ class _TreeBuilder(HTMLParser):
         self.stack = [self.root]
 
     def _close_implied(self, tag: str) -> None:
-        closes = set(IMPLIED_END.get(tag, ()))
+        rules = [IMPLIED_END[tag]] if tag in IMPLIED_END else []
         if tag in BLOCK_CLOSES_P:
-            closes.add("p")
-        if not closes:
-            return
-        for i in range(len(self.stack) - 1, 0, -1):
-            t = self.stack[i].tag
-            if t in closes:
-                del self.stack[i:]
-                return
-            if t in SCOPE or (t == "table" and tag not in ("table",)):
-                return
+            rules.append((frozenset({"p"}), _P_SCOPE))
+        for closes, boundary in rules:
+            for i in range(len(self.stack) - 1, 0, -1):
+                t = self.stack[i].tag
+                if t in closes:
+                    del self.stack[i:]
+                    break
+                if t in boundary:
+                    break
 
     def handle_starttag(self, tag: str, attrs: list) -> None:
         self._close_implied(tag)
@@ -146,10 +154,13 @@ def _path(node: Node) -> str:
 def read_html(path: str | Path, data: bytes) -> Document:
     """Read an HTML paper: text of the main content, its tables and headings, and the meta tags."""
     source = decode(path, data)
-    root = parse_html(source)
-    top, top_path = _content_root(root)
-    walker = Walker(RULES)
-    walker.walk(top, top_path)
+    try:
+        root = parse_html(source)
+        top, top_path = _content_root(root)
+        walker = Walker(RULES)
+        walker.walk(top, top_path)
+    except RecursionError:
+        raise NotSupported(str(path), "HTML nested too deeply to read") from None
     out = walker.out
     text = out.build()
     if not text.strip():
@@ -191,6 +202,8 @@ def html_metadata(root: Node, text: str, sections: list) -> Metadata:
         t = root.find("title")
         title = (h1.text() if h1 is not None else "") or (t.text() if t is not None else "")
     authors = tags.get("citation_author") or tags.get("dc.creator") or tags.get("author") or []
+    if not authors and tags.get("citation_authors"):
+        authors = [a for a in re.split(r"\s*;\s*", tags["citation_authors"][0]) if a]
     doi = _first(tags, "citation_doi", "prism.doi", "bepress_citation_doi")
     if not doi:
         ids = [v for v in tags.get("dc.identifier", []) if "10." in v]

@@ -135,16 +135,19 @@ RULES = Rules(block=BLOCK, skip=_skip, heading_level=_heading_level, is_table=la
 
 def read_jats(path: str | Path, data: bytes) -> Document:
     """Read a JATS article: title, authors, abstract, body, tables, references, with an element map."""
-    article = parse_jats(path, data)
-    walker = Walker(RULES)
+    try:
+        article = parse_jats(path, data)
+        walker = Walker(RULES)
+        meta = jats_metadata(article)
+        front = article.find("front")
+        if front is not None:
+            _write_front(walker, front, "article/front")
+        for child, cpath in child_paths(article, "article"):
+            if isinstance(child, Node) and child.tag in ("body", "back", "floats-group", "sub-article"):
+                walker.walk(child, cpath)
+    except RecursionError:
+        raise NotSupported(str(path), "XML nested too deeply to read") from None
     out = walker.out
-    meta = jats_metadata(article)
-    front = article.find("front")
-    if front is not None:
-        _write_front(walker, front, "article/front")
-    for child, cpath in child_paths(article, "article"):
-        if isinstance(child, Node) and child.tag in ("body", "back", "floats-group", "sub-article"):
-            walker.walk(child, cpath)
     text = out.build()
     if not text.strip():
         raise EmptyFile(str(path), "JATS article without text")

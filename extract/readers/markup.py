@@ -16,6 +16,7 @@ from ..document import Table
 from ..tables import is_caption, make_table, split_caption
 
 _WS = re.compile(r"\s+")
+_SEPARATED = frozenset(("br", "break", "p", "div", "li", "hr", "tr", "td", "th"))
 
 
 @dataclass(eq=False)
@@ -49,6 +50,10 @@ class Node:
         for c in self.children:
             if isinstance(c, str):
                 yield c
+            elif c.tag in _SEPARATED:  # a line break or a paragraph inside a cell reads as a space
+                yield " "
+                yield from c._texts()
+                yield " "
             else:
                 yield from c._texts()
 
