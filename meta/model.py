@@ -196,17 +196,17 @@ def tau2_confint(yi, vi, method: str = "REML", level: float = 95.0, *, tau2: flo
     q_lo = q_stat(y, v, lo_end)
     q_hi = q_stat(y, v, hi_end)
 
-    def root(target: float) -> float:
+    def solve(target: float) -> float:
         return find_root(lambda x: q_stat(y, v, x) - target, lo_end, hi_end, tol, 10000, root)[0]
 
     if q_lo < crit_l:
         return Tau2Interval(lo_end, lo_end, "<", "<")
     if q_hi > crit_u:
         return Tau2Interval(hi_end, hi_end, ">", ">")
-    lb = lo_end if q_lo < crit_u else root(crit_u)
+    lb = lo_end if q_lo < crit_u else solve(crit_u)
     if q_hi > crit_l:
         return Tau2Interval(lb, hi_end, "", ">")
-    return Tau2Interval(lb, root(crit_l))
+    return Tau2Interval(lb, solve(crit_l))
 
 
 def interval_on_scales(lo: float, hi: float, vt: float) -> dict[str, tuple[float, float]]:

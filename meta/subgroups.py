@@ -26,6 +26,8 @@ class SubgroupAnalysis:
     mods: RegressionFit | None
     mods_noint: RegressionFit | None
     warnings: list[str]
+    #: per level, the shared-tau² estimate and CI back-transformed with that group's own n / time
+    mods_noint_back: dict | None = None
 
 
 def group_labels(groups, study: list[str] | None = None) -> list[str]:
@@ -86,4 +88,13 @@ def analyse(effects: Effects, groups, method: str, test: str, level: float, fit_
                              test=test, level=level, **control)
         except MetaError as err:
             warns.append(f"meta-regression on the groups: {err}")
-    return SubgroupAnalysis(levels, separate, between, mods, noint, warns)
+    noint_back = None
+    if noint is not None:
+        from meta.results import pooled_back
+
+        noint_back = {}
+        for j, lv in enumerate(levels):
+            rows = [i for i, g in enumerate(labels) if g == lv]
+            noint_back[lv] = pooled_back(subset(effects, rows), {"estimate": noint.coef[j], "ci_low": noint.ci_low[j],
+                                                                 "ci_high": noint.ci_high[j]})
+    return SubgroupAnalysis(levels, separate, between, mods, noint, warns, noint_back)
