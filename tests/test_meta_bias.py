@@ -14,10 +14,7 @@ interpolates the two points exactly and reports a z test; trim-and-fill then mir
 """
 from __future__ import annotations
 
-import json
 import math
-from functools import lru_cache
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -28,28 +25,8 @@ from meta.errors import MetaError
 from meta.estimators import METAFOR_CONTROL
 from meta.model import rma
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
-EXPECTED = SHARED / "oracle" / "expected"
-NAMES = sorted(p.stem for p in EXPECTED.glob("*.json")) if EXPECTED.is_dir() else ["oracle-absent"]
-ITERATIVE = {"ML", "REML", "EB", "PM"}
-
-
-@lru_cache(maxsize=None)
-def _oracle(name: str) -> dict:
-    if not EXPECTED.is_dir():
-        pytest.skip("../shared/oracle/expected is absent next to the project; oracle tests need it")
-    return json.loads((EXPECTED / f"{name}.json").read_text())
-
-
-def _num(x) -> float:
-    return math.nan if x is None else float(x)
-
-
-def _close(want: float, got: float | None, tol: float) -> bool:
-    got = math.nan if got is None else float(got)
-    if math.isnan(want) or math.isnan(got):
-        return math.isnan(want) and math.isnan(got)
-    return abs(want - got) <= tol * max(1.0, abs(want))
+# the oracle loader and tolerance rule are shared with the sensitivity tests (same folder)
+from test_meta_sensitivity import ITERATIVE, NAMES, _close, _num, _oracle  # noqa: E402
 
 
 def _run(analysis: str, y, v, method: str, test: str):

@@ -44,7 +44,8 @@ def _num(x) -> float:
     return math.nan if x is None else float(x)
 
 
-def _close(want: float, got: float, tol: float) -> bool:
+def _close(want: float, got: float | None, tol: float) -> bool:
+    got = math.nan if got is None else float(got)
     if math.isnan(want) or math.isnan(got):
         return math.isnan(want) and math.isnan(got)
     if math.isinf(want):
@@ -111,8 +112,8 @@ def test_converged_last_cumulative_row_is_the_tight_full_fit(name: str) -> None:
     oracle holds converged (``tight``) — compared at 1e-6 for every iterative fit."""
     problems = []
     for measure, method, test, entry, y, v, _ in _entries(name, "cumul"):
-        if method not in ITERATIVE or "error" in entry or "skipped" in entry:
-            continue
+        if method not in ITERATIVE or "error" in entry or "skipped" in entry or y.size > 30:
+            continue   # k > 30: the k refits add runtime, not coverage
         tight = _oracle(name)["measures"][measure]["fits"][method][test]["tight"]
         last = cumulative(y, v, method, test).fits[-1]
         for okey, attr in (("estimate", "estimate"), ("se", "se"), ("ci.lb", "ci_low"),
