@@ -62,8 +62,7 @@ def split_caption(line: str) -> tuple[str, str]:
     if not m:
         return "", clean_label(line)
     label = _SPACE.sub(" ", m.group(1)).strip()
-    if label[:1].lower() == "t":
-        label = "Table " + label.split(None, 1)[1] if " " in label else "Table " + label[5:].strip()
+    label = "Table " + re.split(r"^(?:table|tab\.|表)\s*", label, flags=re.IGNORECASE)[-1]  # one spelling
     return label, clean_label(line[m.end():]).strip(" *")
 
 

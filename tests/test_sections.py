@@ -131,3 +131,13 @@ def test_okur_seed_references_merge_duplicate_heading():
     assert len(refs) == 1
     body = text[refs[0].start:refs[0].end]
     assert body.count("    1. ") == 5  # the five numbered references are inside
+
+
+@pytest.mark.parametrize("line,label,caption", [
+    ("TABLE 1 Clinical features", "Table 1", "Clinical features"), ("Tab.2 Doses", "Table 2", "Doses"),
+    ("**Table 3.** Responses", "Table 3", "Responses"), ("#### TABLE 3 Rates.", "Table 3", "Rates."),
+    ("Table S1 Extra", "Table S1", "Extra"), ("表 1 证据", "Table 1", "证据"), ("No caption here", "", "No caption here"),
+])
+def test_caption_labels(line, label, caption):
+    from extract.tables import split_caption
+    assert split_caption(line) == (label, caption)
