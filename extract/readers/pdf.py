@@ -33,7 +33,6 @@ from ..layout.words import Words, make_words
 from ..layout.xycut import lines_of, xycut
 
 SUP_MARK = "^"
-_NAN1 = np.full((1, 4), np.nan)
 _CAPTION = re.compile(r"^\s*(?:table|tab\.|表)\s*([0-9IVX]+)", re.I)
 
 
@@ -47,6 +46,7 @@ class _PageData:
     tables: list[PageTable]
     flow: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))  # words in the text flow
     head: np.ndarray = field(default_factory=lambda: np.zeros(0, int))
+    glyph_rows: object = None  # the builder's box source for this page, once set
     foot: np.ndarray = field(default_factory=lambda: np.zeros(0, int))
 
 
@@ -93,32 +93,39 @@ class _Writer:
         self.superscripts: list[tuple[int, int]] = []
         self.pending_space = False  # a space is owed before the next word (multi-line cells)
 
-    def words(self, pd_: _PageData, ids: list[int], drop_last: bool = False) -> None:
-        """Write a run of words of one line in a single piece (spaces and carets inserted)."""
-        w, gbox = pd_.words, pd_.glyphs.box
+    def words(self, pd_: _PageData, ids: list[int], drop_last: bool = False) -> str:
+        """Write a run of words of one line (spaces and carets inserted); returns the text."""
+        w = pd_.words
+        out = self.out
+        if out._src is not pd_.glyph_rows:
+            out.set_source(pd_.glyphs.box)
+            pd_.glyph_rows = out._src
         texts: list[str] = []
-        boxes: list[np.ndarray] = []
-        pos = self.out.pos
+        rows: list[int] = []
+        pos = out.pos
         last = len(ids) - 1
+        starts, ends, sup, glue = w.start, w.end, w.sup, w.glue
         for k, i in enumerate(ids):
             text = w.text[i]
-            box = gbox[w.start[i]:w.end[i]]
+            s, e = int(starts[i]), int(ends[i])
             if drop_last and k == last:
-                text, box = text[:-1], box[:-1]
-            if w.sup[i]:
+                text, e = text[:-1], e - 1
+            if sup[i]:
                 texts.append(SUP_MARK)
-                boxes.append(_NAN1)
+                rows.append(-1)
                 pos += 1
                 self.superscripts.append((pos, pos + len(text)))
-            elif k and not w.glue[i] or (k == 0 and self.pending_space):
+            elif (k and not glue[i]) or (k == 0 and self.pending_space):
                 texts.append(" ")
-                boxes.append(_NAN1)
+                rows.append(-1)
                 pos += 1
             texts.append(text)
-            boxes.append(box)
+            rows.extend(range(s, e))
             pos += len(text)
         self.pending_space = False
-        self.out.add("".join(texts), np.concatenate(boxes) if boxes else None)
+        joined = "".join(texts)
+        out.put(joined, rows)
+        return joined
 
     def line(self, pd_: _PageData, items: np.ndarray, nxt: tuple[_PageData, np.ndarray] | None) -> None:
         """One line of words; the line break is written unless a hyphenated word continues."""
@@ -130,12 +137,12 @@ class _Writer:
             decision = keep_hyphen(pd_.words.text[last], npd.words.text[int(nitems[0])], self.vocab)
         self.words(pd_, ids, drop_last=decision is False)
         if decision is None:
-            self.out.add("\n")
+            self.out.put("\n", [-1])
 
     def table(self, pd_: _PageData, pt: PageTable) -> tuple[list[list[str | None]], list[Cell], int, int]:
         """Rows as tab-separated lines; multi-line cells joined with a space."""
         if self.out.pos and self.out.last_char() != "\n":
-            self.out.add("\n")
+            self.out.put("\n", [-1])
         start = self.out.pos
         rows: list[list[str | None]] = []
         cells: list[Cell] = []
@@ -143,17 +150,17 @@ class _Writer:
             texts: list[str | None] = []
             for c, cell in enumerate(row):
                 if c:
-                    self.out.add("\t")
+                    self.out.put("\t", [-1])
                 if cell is None:
                     texts.append(None)
                     continue
-                cs, mark = self.out.pos, self.out.mark()
+                cs, parts = self.out.pos, []
                 for k, ln in enumerate(cell):
                     self.pending_space = k > 0
-                    self.words(pd_, ln.tolist())
-                texts.append(self.out.text_since(mark))
+                    parts.append(self.words(pd_, ln.tolist()))
+                texts.append("".join(parts))
                 cells.append(Cell(r, c, texts[-1], cs, self.out.pos))
-            self.out.add("\n")
+            self.out.put("\n", [-1])
             rows.append(texts)
         return rows, cells, start, self.out.pos
 
