@@ -425,6 +425,11 @@ def _print_records(records: list[dict], columns: list[str], title: str, as_json:
     if as_json:
         sys.stdout.write(json.dumps(records, ensure_ascii=False) + "\n")
         return
+    if not sys.stdout.isatty():  # piped: tab-separated lines, one record each, for grep/cut/spreadsheets
+        lines = [columns] + [["" if r.get(c) is None else str(r.get(c)) for c in columns] for r in records]
+        sys.stdout.write("".join("\t".join(v.replace("\t", " ").replace("\n", " ") for v in line) + "\n"
+                                 for line in lines))
+        return
     from rich.console import Console
     from rich.table import Table
 
@@ -497,7 +502,7 @@ def cmd_extract_workspace(args) -> int:
         raise UsageError("--workers must be at least 1")
     err = _stderr()
     report = add_extraction(args.workspace, [Path(p) for p in args.paths], workers=args.workers,
-                            reviewer=args.reviewer, progress=lambda line: err.print(line, markup=False, soft_wrap=True))
+                            reviewer=args.reviewer, cache=getattr(args, "cache", None), progress=lambda line: err.print(line, markup=False, soft_wrap=True))
     _report_failures(report.failures)
     err.print(f"{args.workspace}: {report.added} new documents, {report.versions} new versions, "
               f"{report.extracted} extracted ({report.rows} rows), {report.skipped} already there",

@@ -85,6 +85,14 @@ def test_true_duplicates_get_distinct_ids_by_ordinal(tmp_path):
     assert ids == [store.row_id("dup.txt", "smith2020", "overall", "response_overall", "patients", n) for n in (0, 1)]
 
 
+def test_batch_clash_suffix_does_not_change_row_ids(tmp_path):
+    """The pipeline suffixes study_id (smith2020a) only when a clashing paper is in the same batch."""
+    alone = store.assign_row_ids("p.pdf", [{"study_id": "smith2020", "group": "overall", "outcome": "death"}])
+    batched = store.assign_row_ids("p.pdf", [{"study_id": "smith2020b", "group": "overall", "outcome": "death"}])
+    other = store.assign_row_ids("p.pdf", [{"study_id": "smith2021", "group": "overall", "outcome": "death"}])
+    assert alone == batched != other
+
+
 def test_failures_are_reported_and_nothing_is_written_for_them(tmp_path):
     bad = write_paper(tmp_path / "bad.txt", STANDARD)
     with init_workspace(tmp_path / "r") as ws:

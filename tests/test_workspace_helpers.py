@@ -35,7 +35,7 @@ def parse_paper(path: Path, shift: int = 0) -> list[dict]:
 def fake_extractor(shift: int = 0, calls: list | None = None) -> Callable:
     """An extractor with the pipeline's result shape; files named ``bad*`` fail with a reason."""
 
-    def run(paths, workers=1):
+    def run(paths, workers=1, **_options):
         if calls is not None:
             calls.extend(Path(p).name for p in paths)
         docs, records, failures = [], [], []

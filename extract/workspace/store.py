@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import sqlite3
 from collections import Counter
 from dataclasses import dataclass, field
@@ -75,13 +76,13 @@ def extractor_version() -> str:
     return f"litmeta {version}+{h.hexdigest()[:10]}"
 
 
-def pipeline_extractor(paths: Sequence[Path], workers: int = 1) -> Any:
+def pipeline_extractor(paths: Sequence[Path], workers: int = 1, cache: Any = None) -> Any:
     """The adapter to ``extract.pipeline.extract_paths`` (tests pass a fake extractor instead)."""
     try:
         from ..pipeline import extract_paths
     except ImportError as exc:
         raise BadEdit(f"the extraction pipeline is not available ({exc})") from None
-    return extract_paths([str(p) for p in paths], workers=workers)
+    return extract_paths([str(p) for p in paths], workers=workers, cache=cache)
 
 
 def row_id(document: str, study_id: Any, group: Any, outcome: Any, unit: Any, ordinal: int = 0) -> str:
@@ -90,12 +91,24 @@ def row_id(document: str, study_id: Any, group: Any, outcome: Any, unit: Any, or
     return "r" + hashlib.sha256(key.encode("utf-8")).hexdigest()[:11]
 
 
+def study_key(study_id: Any) -> Any:
+    """study_id without the a/b suffix the pipeline adds on a clash within one batch.
+
+    The suffix depends on which papers were extracted together, so it cannot be part of an
+    identity that must survive re-extracting one paper on its own.
+    """
+    return _CLASH_SUFFIX.sub(r"\1", study_id) if isinstance(study_id, str) else study_id
+
+
+_CLASH_SUFFIX = re.compile(r"(\d{4})[a-z]$")
+
+
 def assign_row_ids(document: str, rows: Iterable[dict[str, Any]]) -> list[str]:
     """Ids for one document's rows in order; true duplicates are told apart by their ordinal."""
     seen: Counter = Counter()
     out = []
     for row in rows:
-        key = tuple(row.get(c) for c in IDENTITY)
+        key = (study_key(row.get(IDENTITY[0])), *(row.get(c) for c in IDENTITY[1:]))
         out.append(row_id(document, *key, seen[key]))
         seen[key] += 1
     return out
@@ -238,7 +251,7 @@ def _identify(doc: Any) -> tuple[str, Path]:
 
 def add_extraction(workspace: Workspace | str | Path, paths_or_result: Any, *, extractor: Extractor | None = None,
                    workers: int = 1, reviewer: str | None = None, version: str | None = None, chunk: int = 8,
-                   progress: Callable[[str], None] | None = None) -> AddReport:
+                   progress: Callable[[str], None] | None = None, cache: Any = None) -> AddReport:
     """Add documents and their extracted rows to a workspace.
 
     ``paths_or_result`` is either paths (files or folders), which are hashed, filtered to those
@@ -249,7 +262,7 @@ def add_extraction(workspace: Workspace | str | Path, paths_or_result: Any, *, e
     if not isinstance(workspace, Workspace):
         with open_workspace(workspace) as ws:
             return add_extraction(ws, paths_or_result, extractor=extractor, workers=workers, reviewer=reviewer,
-                                  version=version, chunk=chunk, progress=progress)
+                                  version=version, chunk=chunk, progress=progress, cache=cache)
     ws = workspace
     reviewer = reviewer or default_reviewer()
     version = version or extractor_version()
@@ -268,7 +281,7 @@ def add_extraction(workspace: Workspace | str | Path, paths_or_result: Any, *, e
             report.skipped += 1
             continue
         todo[sha] = path
-    run = extractor or pipeline_extractor
+    run = extractor or (lambda files, n: pipeline_extractor(files, n, cache=cache))
     items = list(todo.items())
     chunk = max(chunk, 1, 4 * workers)  # enough files per call to keep the workers busy
     for start in range(0, len(items), chunk):
