@@ -294,6 +294,18 @@ def _ci_text(row: dict) -> str | None:
     return f"{_fmt(lo)}-{_fmt(hi)}" if lo is not None and hi is not None else None
 
 
+COMPOSITION = ("patients",)  # distribution rows: how many of the cohort are in the row's group
+
+
+def _composition(row: dict) -> bool:
+    return row.get("outcome") in COMPOSITION and str(row.get("group") or "overall") != "overall"
+
+
+def _group_size(row: dict) -> float | None:
+    """Patients in the row's group: ``total``, or ``events`` of a distribution row (35 of 96 on MMF)."""
+    return _num(row.get("events")) if _composition(row) else _num(row.get("total"))
+
+
 _COHORT_OUTCOMES = ("enrolled", "treated", "analysed", "lost_to_follow_up", "patients", "female", "male")
 
 _FIGURES = (  # name in the flag, key beyond (study, group), value getter, evidence fields
@@ -303,9 +315,11 @@ _FIGURES = (  # name in the flag, key beyond (study, group), value getter, evide
      lambda r: _num(r.get("reported_value")), ("percent", "cumulative", "reported_value", "value")),
     # cohort rows (treated of enrolled) and distribution rows (group of the cohort) have the
     # parent cohort as total by convention, not the group's own size: not comparable figures
-    ("total", lambda r: None if r.get("outcome") in _COHORT_OUTCOMES else ("total",),
-     lambda r: _num(r.get("total")), ("total",)),
-    ("events", lambda r: (r.get("outcome"), r.get("unit")), lambda r: _num(r.get("events")), ("events",)),
+    # ... but a distribution row's events are its group's size (35 of 96 on MMF): compared as the group total
+    ("total", lambda r: ("total",) if _composition(r) or r.get("outcome") not in _COHORT_OUTCOMES else None,
+     _group_size, ("total", "events")),
+    ("events", lambda r: None if _composition(r) else (r.get("outcome"), r.get("unit")),
+     lambda r: _num(r.get("events")), ("events",)),
     ("person-time", lambda r: ("pt", r.get("time_unit")), lambda r: _num(r.get("person_time")), ("person_time",)),
 )
 

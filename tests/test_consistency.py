@@ -161,3 +161,13 @@ def test_other_groups_meet_whatever_their_wording():
             row(group="Other AICs", group_type="diagnosis", population="AIC", reported_value=0.06,
                 evidence=ev(26, "rate"), **rate)]
     assert "rate 0.09 in abstract vs 0.06 in Table 3" in check(rows, doc)[0]["flags"]
+
+
+def test_composition_rows_give_the_group_size():
+    doc = _doc_with_places()
+    rows = [row(group="SR", group_type="treatment", intervention="sirolimus", outcome="patients", events=31, total=96,
+                reported_value=32, reported_scale="percent", evidence=ev(14, "events")),
+            row(group="SR", group_type="treatment", intervention="sirolimus", total=33, evidence=ev(26, "total"))]
+    out = check(rows, doc)
+    assert "total 31 in results vs 33 in Table 3" in out[0]["flags"]
+    assert not any("total 96" in f for f in out[0]["flags"])
