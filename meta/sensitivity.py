@@ -197,7 +197,9 @@ def influence(yi: Sequence[float], vi: Sequence[float], method: str = "REML", te
     dffits = dfb / np.sqrt(s2w_del * hat * (tau2_del + v))
     cook_d = dfb ** 2 / full.se ** 2
     cov_r = se_del ** 2 / full.se ** 2
-    dfbetas = dfb / se_del
+    # metafor: Var of the estimate with tau²(-i) but all k studies' weights, times s2w(-i)
+    var_del_all = 1.0 / np.sum(1.0 / (v[None, :] + tau2_del[:, None]), axis=1)
+    dfbetas = dfb / np.sqrt(s2w_del * var_del_all)
     infl = ((np.abs(dffits) > 3 * np.sqrt(p / (k - p))) if k > p else np.zeros(k, bool))
     infl = infl | (stats.chi2.cdf(cook_d, p) > 0.5) | (hat > 3 * p / k) | (np.abs(dfbetas) > 1)
     return InfluenceResult(study=loo.study, rstudent=rstudent, dffits=dffits, cook_d=cook_d,

@@ -188,7 +188,7 @@ def test_influence_identities_for_the_common_effect_model() -> None:
     assert np.allclose(inf.cook_d, (est - est_del) ** 2 * w.sum())
     assert np.allclose(inf.cov_r, 1.0 / (1.0 - hat))
     assert np.allclose(inf.dffits, (est - est_del) / np.sqrt(hat * V))
-    assert np.allclose(inf.dfbetas, (est - est_del) * np.sqrt(w_del))
+    assert np.allclose(inf.dfbetas, (est - est_del) * np.sqrt(w.sum()))
     assert np.allclose(inf.tau2_del, 0.0)
     q_del = [np.sum(np.delete(w, i) * (np.delete(Y, i) - est_del[i]) ** 2) for i in range(Y.size)]
     assert np.allclose(inf.qe_del, q_del)
@@ -209,6 +209,11 @@ def test_influence_random_effects_from_leave_one_out(method: str, test: str) -> 
     assert np.allclose(inf.cov_r, loo.se ** 2 / full.se ** 2)
     assert np.allclose(inf.tau2_del, loo.tau2)
     assert np.allclose(inf.qe_del, loo.q)
+    s2w = np.array([1.0 if f.s2w is None else f.s2w for f in loo.fits])
+    assert np.allclose(inf.dffits, (full.estimate - loo.estimate)
+                       / np.sqrt(s2w * inf.hat * (loo.tau2 + V)))
+    var_all = np.array([1.0 / np.sum(1.0 / (V + t2)) for t2 in loo.tau2])
+    assert np.allclose(inf.dfbetas, (full.estimate - loo.estimate) / np.sqrt(s2w * var_all))
     frame = inf.to_frame()
     assert list(frame.columns[:3]) == ["study", "rstudent", "dffits"]
     assert len(inf.to_dict()["cook.d"]) == Y.size
