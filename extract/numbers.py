@@ -108,11 +108,11 @@ def role(text: str, start: int, end: int, value: float) -> str:
         return "year"
     if is_int and value <= 31 and (any(low_after.startswith(m + " ") or low_after.startswith(m + ".") for m in _MONTHS)):
         return "date"
+    if _MEASURE_UNITS.match(after):
+        return "measure"
     if re.search(r"\b(?:aged?|age of|ages|median age|mean age|years? old)\b[^.;()]{0,20}$", low_before) or \
             re.match(r"\s?-?(?:years?|yrs?|months?)[-\s]old", low_after):
         return "age"
-    if _MEASURE_UNITS.match(after):
-        return "measure"
     if _TIME_UNITS.match(after):
         return "duration"
     if re.match(r"\s*(?:times|fold|x\b)", low_after):

@@ -47,7 +47,9 @@ def proof(doc: Document, *spans: tuple[int, int] | None) -> list[dict]:
 def finding(doc: Document, outcome: str, spans: list[tuple[int, int]], *, confidence: float = 0.9,
             flags: list[str] | None = None, **values: Any) -> dict:
     """A row fragment (outcome, group, counts…) with evidence for ``spans``; group defaults to overall."""
-    row = {"outcome": outcome, "group": "overall", "group_type": "overall", "unit": None}
+    row = {"outcome": outcome, "group": "overall", "group_type": "overall", "unit": None, "events": None,
+           "total": None, "person_time": None, "time_unit": None, "reported_value": None, "reported_scale": None,
+           "ci_low": None, "ci_high": None}
     row.update({k: v for k, v in values.items()})
     row["evidence"] = proof(doc, *spans)
     row["confidence"] = confidence

@@ -105,11 +105,10 @@ def _cohort_mentions(ctx: Context, sent: Sentence):
             continue  # the count of a proportion ("13 out of 96 patients"); its total is read below
         if not clause_end and sent.tail:  # the sentence goes on after a table: "… (IQR 10) [Table 1] were identified."
             clause = clause + " " + ctx.doc.text[sent.tail[0]:sent.tail[1]]
-        role = None
-        for name, verb in _VERBS:
-            if verb.search(clause[:160]) or name == "treated" and verb.search(text[max(0, s - 40):s]):
-                role = name
-                break
+        role = next((name for name, verb in _VERBS if verb.search(clause[:160])), None)
+        if role is None:  # "We identified a total of 58 patients"
+            lead = re.split(r"[;,]", text[max(0, s - 50):s])[-1]
+            role = next((name for name, verb in _VERBS if verb.search(lead)), None)
         span = (sent.start + s, sent.start + m.end())
         if role:
             yield role, int(n), span, 0.9

@@ -76,16 +76,21 @@ def safety_rows(ctx: Context, coh: Cohort) -> list[dict]:
     rows: list[dict] = []
     times: list[dict] = []
     groups = _Groups()
+    recent: list[Term] = []
+    recent_paragraph = None
     for sent in ctx.data_sentences():
         groups.update(sent)
+        if sent.paragraph != recent_paragraph:
+            recent, recent_paragraph = [], sent.paragraph
         outcomes = [t for t in ctx.terms(sent, "outcome") if t.label in SAFETY]
         times += _person_time(ctx, sent, groups)
         rows += _deaths(ctx, sent, coh, groups)
-        if not outcomes:
-            continue
-        rows += _patients_with(ctx, sent, coh, groups)
-        rows += _episodes(ctx, sent, coh, groups, outcomes)
-        rows += _rates(ctx, sent, groups, outcomes)
+        if outcomes:
+            rows += _patients_with(ctx, sent, coh, groups)
+            rows += _episodes(ctx, sent, coh, groups, outcomes)
+            recent = outcomes
+        if recent:  # "… with a rate of 0.40 per 100 person-months" after a sentence naming the events
+            rows += _rates(ctx, sent, groups, outcomes or recent)
     rows = _link(rows, times, ctx.vocab)
     scales = {r["reported_scale"] for r in rows if str(r.get("reported_scale") or "").startswith("per ")}
     for r in rows:

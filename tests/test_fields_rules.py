@@ -1,0 +1,154 @@
+"""Field rules on small made-up texts: what is this study's number, and what is not.
+
+The texts are written for the tests (no paper text); each checks one rule that must hold on
+unseen papers: cohort verbs, subgroup denominators, derived counts, events vs patients,
+numbers about other studies or centres, and proof for every value.
+"""
+import pytest
+
+from extract.document import Document, Page
+from extract.fields.base import context_for
+from extract.fields.bibliography import study_id, surname_key
+from extract.fields.design import extract_design
+from extract.fields.interventions import treatment_groups
+from extract.fields.population import cohort, distribution
+from extract.fields.response import response_rows
+from extract.fields.safety import safety_rows
+from extract.pipeline import extract_document
+
+
+def make(text: str) -> Document:
+    return Document(source="made_up.txt", kind="text", text=text, pages=[Page(1, 0, len(text))])
+
+
+def by_outcome(rows, outcome, **match):
+    return [r for r in rows if r["outcome"] == outcome and all(r.get(k) == v for k, v in match.items())]
+
+
+def assert_proof(doc, rows):
+    for r in rows:
+        assert r["evidence"], r
+        for ev in r["evidence"]:
+            assert ev["quote"] == doc.text[ev["start"]:ev["end"]]
+
+
+def test_cohort_verbs_and_lost_to_follow_up():
+    doc = make("We identified a total of 58 patients. Four patients were lost to follow-up. "
+               "The remaining 54 were treated with everolimus.")
+    coh = cohort(context_for(doc))
+    assert coh.counts == {"enrolled": 58, "lost_to_follow_up": 4, "treated": 54}
+    assert coh.total == 54
+    assert_proof(doc, coh.rows)
+
+
+def test_years_centres_and_rate_denominators_are_not_patients():
+    doc = make("Between 2012 and 2019, 40 patients from 5 hospitals were enrolled. "
+               "Rates were expressed per 100 persons/months at risk for patients treated.")
+    ctx = context_for(doc)
+    coh = cohort(ctx)
+    assert coh.counts == {"enrolled": 40}
+    design = extract_design(ctx)
+    assert design["centres"].value == 5 and design["multicenter"].value is True
+
+
+def test_distribution_needs_the_cohort_as_denominator():
+    doc = make("Of the 20 patients, eight (40%) had ITP and twelve (60%) had AIHA. "
+               "Among patients with relapse, 3 (75%) had AIHA.")
+    ctx = context_for(doc)
+    rows = distribution(ctx, cohort(ctx), "diagnosis", "diagnosis")
+    got = {(r["population"], r["events"], r["total"]) for r in rows}
+    assert got == {("ITP", 8, 20), ("AIHA", 12, 20)}  # 3 (75%) is a percent of a subgroup: not of the cohort
+    assert_proof(doc, rows)
+
+
+def test_respectively_pairs_groups_in_order():
+    doc = make("A total of 50 patients were enrolled. The remaining 30 (60%) and 20 (40%) had ALPS and ITP, respectively.")
+    ctx = context_for(doc)
+    rows = distribution(ctx, cohort(ctx), "diagnosis", "diagnosis")
+    assert {(r["population"], r["events"]) for r in rows} == {("ALPS", 30), ("ITP", 20)}
+
+
+def test_treatment_arms_keep_their_printed_form_and_sequence():
+    doc = make("A total of 40 patients were treated with CsA (10, 25%) or with sirolimus after MMF failure (30, 75%).")
+    ctx = context_for(doc)
+    rows = treatment_groups(ctx, cohort(ctx))
+    arms = {r["group"]: r["intervention"] for r in rows}
+    assert arms == {"CsA": "cyclosporine", "sirolimus after MMF failure": "mycophenolate mofetil+sirolimus"}
+
+
+def test_subgroup_percent_stays_with_the_subgroup_and_derived_is_flagged():
+    doc = make("A total of 10 patients were treated with sirolimus. Overall response was seen in 8 of 10 patients (80%). "
+               "Among the 8 patients who responded, 50% of them had complete response.")
+    ctx = context_for(doc)
+    rows = response_rows(ctx, cohort(ctx))
+    (overall,) = by_outcome(rows, "response_overall")
+    assert (overall["events"], overall["total"], overall["reported_value"]) == (8, 10, 80)
+    (cr,) = by_outcome(rows, "response_complete")
+    assert (cr["events"], cr["total"]) == (4, 8)  # 50% of the 8 responders, not 50% of the cohort
+    assert "derived" in cr["flags"] and cr["confidence"] < 1
+    assert cr["group"] != "overall"
+    assert_proof(doc, rows)
+
+
+def test_complete_plus_partial_is_its_own_outcome():
+    doc = make("Of the 17 patients, complete response (CR) and partial response (PR) were obtained in 13 of 17 patients "
+               "(76.4%) and no response in four patients (23.5%).")
+    ctx = context_for(doc)
+    rows = response_rows(ctx, cohort(ctx))
+    assert {(r["outcome"], r["events"], r["total"]) for r in rows} == {
+        ("response_complete_or_partial", 13, 17), ("no_response", 4, 17)}
+
+
+def test_events_and_patients_with_events_are_two_rows():
+    doc = make("A total of 60 patients were treated. Twelve serious infections occurred in 9/60 patients (15%). "
+               "The observation time was 3,000 months, with a rate of 0.40 per 100 person-months (95% CI 0.2\u20130.7).")
+    ctx = context_for(doc)
+    rows = safety_rows(ctx, cohort(ctx))
+    (pts,) = by_outcome(rows, "serious_infection", unit="patients")
+    assert (pts["events"], pts["total"]) == (9, 60)
+    (rate,) = [r for r in rows if r.get("reported_scale") == "per 100 person-months"]
+    assert rate["events"] == 12 and rate["unit"] == "episodes"
+    assert rate["person_time"] == 3000 and rate["time_unit"] == "months"
+    assert (rate["reported_value"], rate["ci_low"], rate["ci_high"]) == (0.40, 0.2, 0.7)
+    assert_proof(doc, rows)
+
+
+def test_rate_without_matching_events_says_so():
+    doc = make("A total of 60 patients were treated. Serious infections occurred at 0.90 per 100 patient-years.")
+    ctx = context_for(doc)
+    (rate,) = safety_rows(ctx, cohort(ctx))
+    assert rate["events"] is None and any("without matching" in f for f in rate["flags"])
+
+
+def test_no_deaths():
+    doc = make("A total of 25 patients were treated. No patients died.")
+    ctx = context_for(doc)
+    (death,) = by_outcome(safety_rows(ctx, cohort(ctx)), "death")
+    assert (death["events"], death["total"]) == (0, 25)
+
+
+def test_other_studies_and_citing_excerpts_are_not_this_study():
+    doc = make("Sirolimus in refractory ITP: a case series\n\n"
+               "We report the use of sirolimus in 4 patients with ITP. All 4 responded.\n\n"
+               "In a previous series of 11 patients, 7 of 11 (64%) responded [12].\n\n"
+               "References (23)\n\nCited by (88)\n\nAmong the 370 patients, 312 patients (84%) responded to therapy.\n")
+    rows = extract_document(doc)
+    numbers = {r["events"] for r in rows} | {r["total"] for r in rows}
+    assert not numbers & {11, 7, 23, 88, 370, 312}
+    assert by_outcome(rows, "treated")[0]["events"] == 4
+    assert rows[0]["design"] == "case_series" and rows[0]["evidence_level"] == "4"
+    assert_proof(doc, rows)
+
+
+def test_no_numbers_gives_one_bibliographic_row():
+    doc = make("Expert consensus on mTOR inhibitors in immune cytopenias\n\n"
+               "The panel recommends sirolimus as a second-line option for refractory ITP and AIHA.\n")
+    rows = extract_document(doc)
+    assert len(rows) == 1
+    assert rows[0]["outcome"] is None and rows[0]["design"] == "guideline" and rows[0]["evidence_level"] == "5"
+
+
+@pytest.mark.parametrize("name,key", [("Okur Acar", "okuracar"), ("Dell\u2019Orso", "dellorso"), ("Müller", "muller")])
+def test_surname_keys(name, key):
+    assert surname_key(name) == key
+    assert study_id(name, 2024) == key + "2024"
