@@ -24,9 +24,10 @@ from typing import Callable
 from .document import Document
 
 FORMAT = 1
-# modules every reader's output depends on besides its own
-SHARED_MODULES = ("extract.document", "extract.tables", "extract.sections", "extract.readers.markup",
-                  "extract.readers.text")
+PACKAGE = Path(__file__).resolve().parent
+# code every reader's output depends on: the shared model and helpers, all readers and the PDF
+# layout package (a reader may call any of them), and the heading vocabulary
+CODE = ("document.py", "tables.py", "sections.py", "section_headings.json", "readers", "layout")
 READER_MODULES = {"text": "extract.readers.text", "markdown": "extract.readers.text",
                   "html": "extract.readers.html", "jats": "extract.readers.jats", "pdf": "extract.readers.pdf"}
 
@@ -48,26 +49,24 @@ def litmeta_version() -> str:
 
 @lru_cache(maxsize=None)
 def reader_version(kind: str) -> str:
-    """Version of the reader for ``kind``: its ``READER_VERSION`` and a hash of the code it runs."""
-    digest = hashlib.sha256()
-    names = (READER_MODULES.get(kind, ""),) + SHARED_MODULES
+    """Version of the reader for ``kind``: its ``READER_VERSION`` and a hash of the code it may run.
+
+    Hashing the source means an edited reader never serves Documents parsed by its old self,
+    even when nobody remembered to bump ``READER_VERSION``.
+    """
     stated = ""
-    for name in names:
-        if not name:
-            continue
-        try:
-            module = importlib.import_module(name)
-        except ImportError:
-            digest.update(f"missing:{name}".encode())
-            continue
-        if name == names[0]:
-            stated = str(getattr(module, "READER_VERSION", ""))
-        src = getattr(module, "__file__", None)
-        if src and os.path.exists(src):
-            digest.update(Path(src).read_bytes())
-    headings = Path(__file__).with_name("section_headings.json")
-    if headings.exists():
-        digest.update(headings.read_bytes())
+    try:
+        module = importlib.import_module(READER_MODULES.get(kind, "extract.readers"))
+        stated = str(getattr(module, "READER_VERSION", ""))
+    except ImportError:
+        stated = "missing"
+    digest = hashlib.sha256(kind.encode())
+    for name in CODE:
+        target = PACKAGE / name
+        files = sorted(target.rglob("*.py")) if target.is_dir() else [target]
+        for f in files:
+            if f.is_file():
+                digest.update(f.relative_to(PACKAGE).as_posix().encode() + b"\0" + f.read_bytes())
     return f"{stated}+{digest.hexdigest()[:16]}"
 
 
