@@ -342,9 +342,9 @@ def test_a_version_1_workspace_opens_migrated_with_its_data(tmp_path):
 def test_a_workspace_from_a_newer_litmeta_is_refused_untouched(tmp_path):
     with init_workspace(tmp_path / "r") as ws:
         ws.conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
-    before = (tmp_path / "r" / "workspace.sqlite").read_bytes()
+    before = {p.name: p.read_bytes() for p in (tmp_path / "r").iterdir()}
     assert cli.main(["conflicts", str(tmp_path / "r")]) == 1
-    assert (tmp_path / "r" / "workspace.sqlite").read_bytes() == before
+    assert {p.name: p.read_bytes() for p in (tmp_path / "r").iterdir()} == before
 
 
 # --- command line -----------------------------------------------------------------------------

@@ -282,11 +282,15 @@ def open_workspace(path: str | Path) -> Workspace:
             raise sqlite3.DatabaseError(ok.splitlines()[0])
         conn.execute("PRAGMA foreign_keys=ON")
         _migrate(ws)
-    except sqlite3.DatabaseError as exc:
+    except (sqlite3.DatabaseError, UnusableWorkspace) as exc:
         if conn is not None:
             conn.close()
         _remove_empty_side_files(side, existed)
-        raise UnusableWorkspace(f"{file}: corrupt workspace database ({exc}); left untouched") from None
+        if isinstance(exc, UnusableWorkspace):
+            raise
+        broken = not isinstance(exc, sqlite3.OperationalError) or "malformed" in str(exc)
+        what = "corrupt workspace database" if broken else "cannot be opened"
+        raise UnusableWorkspace(f"{file}: {what} ({exc}); left untouched") from None
     except BaseException:
         if conn is not None:
             conn.close()

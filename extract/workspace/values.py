@@ -10,6 +10,8 @@ import json
 import math
 from typing import Any
 
+import pandas as pd
+
 from ..rows import COLUMNS, DESIGNS, JSON_COLUMNS, NUMERIC_COLUMNS
 from .errors import BadEdit
 
@@ -24,13 +26,8 @@ def is_empty(value: Any) -> bool:
         return True
     if isinstance(value, float) and math.isnan(value):
         return True
-    try:
-        import pandas as pd
-
-        if value is pd.NA or value is pd.NaT:
-            return True
-    except ImportError:  # pragma: no cover
-        pass
+    if value is pd.NA or value is pd.NaT:
+        return True
     return isinstance(value, str) and value.strip() == ""
 
 
