@@ -152,3 +152,25 @@ def test_metadata(docs):
     assert docs["okuracar2024_scand_j_immunol.pdf"].metadata.doi == "10.1111/sji.13376"
     assert docs["bindl2005_ipex.pdf"].metadata.doi == "10.1016/j.jpeds.2005.04.017"
     assert docs["bindl2005_ipex.pdf"].metadata.year == 2005
+
+
+def test_title_by_type_size_agrees_with_the_info_title(docs):
+    from extract.readers.pdf import _title_by_size
+
+    for name, doc in docs.items():
+        assert doc.metadata.title, name
+        assert _flat(_title_by_size(doc, doc.pages[0])) == doc.metadata.title, name
+
+
+def test_pdfplumber_fallback_reads_the_same_paper(verify):
+    """The path taken when pdfium rejects a file gives the same facts."""
+    from extract.readers.pdf import _assemble, _read_with_plumber
+
+    name = "okuracar2024_scand_j_immunol.pdf"
+    pages, info, warnings = _read_with_plumber(name, (PDF / name).read_bytes(), None)
+    doc = _assemble(name, pages, info, warnings)
+    assert doc.warnings and "pdfplumber" in doc.warnings[0]
+    text = _flat(doc.text)
+    for fact in verify.SIMPLE[name][1]:
+        assert fact in text
+    assert doc.boxes.shape == (len(doc.text), 4)

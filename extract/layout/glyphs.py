@@ -86,3 +86,28 @@ def _expand_ligatures(chars: list[str], box: np.ndarray, space_before: np.ndarra
     rows_a = np.asarray(rows)
     sb = space_before[rows_a] & np.asarray(firsts)
     return out_chars, box[rows_a], sb
+
+
+def glyphs_from_plumber(page) -> Glyphs:
+    """The same glyph arrays from a pdfplumber page (the fallback when pdfium cannot open a file).
+
+    A pdfplumber char may hold several letters (a ligature glyph): each letter gets its box.
+    """
+    chars: list[str] = []
+    rows: list[tuple[float, float, float, float]] = []
+    spaced: list[bool] = []
+    gap = False
+    for ch in page.chars:
+        text = unicodedata.normalize("NFKC", ch["text"]) if ch["text"] in _LIGATURES else ch["text"]
+        if not text or text.isspace():
+            gap = True
+            continue
+        for k, letter in enumerate(text):
+            if letter.isspace() or not letter.isprintable():
+                continue
+            chars.append(letter)
+            rows.append((ch["x0"], ch["top"], ch["x1"], ch["bottom"]))
+            spaced.append(gap and k == 0)
+        gap = False
+    box = np.array(rows, dtype=float).reshape(-1, 4)
+    return Glyphs(chars, box, np.array(spaced, dtype=bool))

@@ -50,15 +50,51 @@ class _PageData:
     foot: np.ndarray = field(default_factory=lambda: np.zeros(0, int))
 
 
-def _open(path: str, data: bytes, password: str | None) -> pdfium.PdfDocument:
-    """Open with pdfium, turning its error codes into the reader's one-line errors."""
+def _open(path: str, data: bytes, password: str | None) -> pdfium.PdfDocument | None:
+    """Open with pdfium, turning its error codes into the reader's one-line errors.
+
+    Returns None when pdfium cannot parse the file (the caller tries pdfplumber's parser).
+    """
     try:
         return pdfium.PdfDocument(data, password=password)
     except pdfium.PdfiumError as exc:
-        msg = str(exc).lower()
-        if "password" in msg:
+        if "password" in str(exc).lower():
             raise Encrypted(path, "wrong password" if password else "") from None
-        raise Corrupt(path, str(exc).split("(")[0].strip().rstrip(".") or "pdfium cannot parse it") from None
+        return None
+
+
+def _read_with_plumber(path: str, data: bytes, password: str | None) -> tuple[list[_PageData], dict, list[str]]:
+    """Fallback for files pdfium rejects: pdfminer's more lenient parser, page by page."""
+    import io
+
+    import pdfplumber
+
+    from ..layout.glyphs import glyphs_from_plumber
+
+    pages: list[_PageData] = []
+    warnings = ["pdfium could not open the file; read with pdfplumber's parser"]
+    try:
+        with pdfplumber.open(io.BytesIO(data), password=password or "") as pdf:
+            info = {k: v for k, v in (pdf.metadata or {}).items() if isinstance(v, str)}
+            for i, page in enumerate(pdf.pages):
+                try:
+                    glyphs = glyphs_from_plumber(page)
+                    words = make_words(glyphs)
+                    tables = find_tables(words, list(page.edges), page.width, page.height) if len(words) else []
+                    flow = np.ones(len(words), bool)
+                    for t in tables:
+                        flow[t.words] = False
+                    pages.append(_PageData(i + 1, page.width, page.height, glyphs, words, tables, flow))
+                except Exception as exc:  # noqa: BLE001 - keep the pages that can be read
+                    warnings.append(f"page {i + 1}: unreadable ({type(exc).__name__})")
+                finally:
+                    page.close()
+    except Exception as exc:  # noqa: BLE001 - pdfminer raises many types on broken files
+        if pages:
+            warnings.append(f"stopped after page {len(pages)}: {type(exc).__name__}")
+        else:
+            raise Corrupt(path, f"neither pdfium nor pdfminer can parse it: {type(exc).__name__}") from None
+    return pages, info, warnings
 
 
 def _read_page(pdf: pdfium.PdfDocument, i: int) -> _PageData:
@@ -171,17 +207,20 @@ def read_pdf(path: str | Path, data: bytes, password: str | None = None) -> Docu
     if not data or not data.strip():
         raise EmptyFile(name)
     pdf = _open(name, data, password)
-    warnings: list[str] = []
-    try:
-        pages: list[_PageData] = []
-        for i in range(len(pdf)):
-            try:
-                pages.append(_read_page(pdf, i))
-            except Exception as exc:  # noqa: BLE001 - one unreadable page must not lose the rest
-                warnings.append(f"page {i + 1}: unreadable ({type(exc).__name__})")
-        info = pdf.get_metadata_dict()
-    finally:
-        pdf.close()
+    if pdf is None:
+        pages, info, warnings = _read_with_plumber(name, data, password)
+    else:
+        warnings = []
+        try:
+            pages = []
+            for i in range(len(pdf)):
+                try:
+                    pages.append(_read_page(pdf, i))
+                except Exception as exc:  # noqa: BLE001 - one unreadable page must not lose the rest
+                    warnings.append(f"page {i + 1}: unreadable ({type(exc).__name__})")
+            info = pdf.get_metadata_dict()
+        finally:
+            pdf.close()
     if not pages:
         raise Corrupt(name, "no readable page")
     if not any(len(p.words) for p in pages):
@@ -261,6 +300,8 @@ def _assemble(source: str, pages: list[_PageData], info: dict, warnings: list[st
         _footnotes(probe, t)
     first = doc_pages[0]
     meta = read_metadata(info, text[first.start:first.end], first.header)
+    if not meta.title:
+        meta.title = _title_by_size(probe, first)
     meta.extra["superscripts"] = w.superscripts
     meta.extra["superscript_mark"] = SUP_MARK
     doc = Document(source=source, kind="pdf", text=text, pages=doc_pages, tables=tables,
@@ -304,6 +345,28 @@ def _line_geometry(doc: Document, start: int, end: int) -> tuple[float, float, f
     if not len(box):
         return None
     return float(box[:, 1].min()), float(box[:, 3].max()), float(np.median(box[:, 3] - box[:, 1]))
+
+
+def _title_by_size(doc: Document, page: Page) -> str:
+    """The first run of lines in the page's largest type (for PDFs without a Title entry)."""
+    lines, pos = [], page.start
+    while pos < page.end:
+        nl = doc.text.find("\n", pos, page.end)
+        nl = page.end if nl < 0 else nl
+        geo = _line_geometry(doc, pos, nl)
+        if geo is not None and doc.text[pos:nl].strip():
+            lines.append((geo[2], doc.text[pos:nl].strip()))
+        pos = nl + 1
+    if not lines:
+        return ""
+    biggest = max(h for h, _ in lines)
+    run: list[str] = []
+    for h, text in lines:
+        if h >= 0.92 * biggest:
+            run.append(text)
+        elif run:
+            break
+    return " ".join(run)
 
 
 def _footnotes(doc: Document, t: Table, max_lines: int = 8) -> None:
