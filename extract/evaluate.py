@@ -399,6 +399,9 @@ class DocumentResult:
     error: str | None = None
     missed: list[str] = field(default_factory=list)
     wrong: list[str] = field(default_factory=list)
+    expected_error: str | None = None  # for the files of bad_files.json: the failure class expected
+    failure_ok: bool | None = None  # … and whether reading failed (or succeeded) as expected
+    refused: str | None = None  # the reader's one-line reason when it refused the file
 
 
 @dataclass
@@ -434,7 +437,10 @@ class EvalResult:
             "fields": {k: s.to_dict() for k, s in self.scores.items()},
             "numeric": self.numeric.to_dict(),
             "evidence": self.evidence.to_dict(),
+            "bad_files": {"checked": sum(d.failure_ok is not None for d in self.documents),
+                          "as_expected": sum(bool(d.failure_ok) for d in self.documents)},
             "documents": [{"path": d.path, "gold": d.gold, "rows": d.rows, "error": d.error,
+                           "expected_error": d.expected_error, "failure_ok": d.failure_ok, "refused": d.refused,
                            "fields": {k: s.to_dict() for k, s in d.scores.items()},
                            "evidence": d.evidence.to_dict(), "missed": d.missed[:30], "wrong": d.wrong[:30]}
                           for d in self.documents],
@@ -474,30 +480,55 @@ Extractor = Callable[[Path], tuple[list[dict], Any]]
 
 
 def pipeline_extractor(path: Path) -> tuple[list[dict], Any]:
-    """Rows and Document of one file through ``extract.pipeline`` (the default extractor)."""
-    from . import read
-    from .pipeline import extract_paths
+    """Rows and Document of one file through ``extract.pipeline`` (the default extractor).
 
-    result = extract_paths([path])
-    if result.failures:
-        raise RuntimeError("; ".join(str(reason) for _, reason in result.failures))
-    rows = result.rows.to_dict(orient="records") if hasattr(result.rows, "to_dict") else list(result.rows)
-    return rows, read(path)
+    A file that cannot be read raises its :class:`~extract.errors.ReadError` subclass, so the
+    failure class can be compared with the one the gold expects.
+    """
+    from . import read
+    from .pipeline import extract_document
+
+    doc = read(path)
+    return extract_document(doc), doc
+
+
+def load_expected_failures(gold_dir: str | Path = GOLD_DIR) -> dict[str, dict]:
+    """``bad_files.json``: file name → what reading it should give (``expect``: error/rows, ``error`` class)."""
+    path = Path(gold_dir) / "bad_files.json"
+    if not path.exists():
+        return {}
+    files = json.loads(path.read_text(encoding="utf-8")).get("files", {})
+    return {Path(k).name: v for k, v in files.items()}
 
 
 def evaluate(paths: Iterable[str | Path] | None = None, gold_dir: str | Path = GOLD_DIR,
              extractor: Extractor | None = None) -> EvalResult:
     """Extract each path and score it; no paths → the seeds and PDFs of ../shared/corpus."""
     golds = load_gold(gold_dir)
+    failures = load_expected_failures(gold_dir)
     extractor = extractor or pipeline_extractor
     docs = []
     for path in [Path(p) for p in (paths if paths else default_paths())]:
         gold = gold_for(path, golds)
+        expected = failures.get(path.name)
         try:
             rows, doc = extractor(path)
-            docs.append(evaluate_document(path, rows, doc, gold))
+            result = evaluate_document(path, rows, doc, gold)
+            if expected is not None:
+                result.failure_ok = expected.get("expect") != "error"
+                if not result.failure_ok:
+                    result.expected_error = expected.get("error")
+                    result.error = f"expected {expected.get('error')} ({expected.get('reason', 'refused')}), but it was read"
+            docs.append(result)
             continue
         except Exception as exc:  # one bad file never stops the batch; it is reported with its reason
+            if expected is not None and expected.get("expect") == "error":
+                ok = type(exc).__name__ == expected.get("error")
+                docs.append(DocumentResult(str(path), "bad_files.json", {k: Score() for k in KINDS}, EvidenceScore(),
+                                           0, error=None if ok else str(exc) or type(exc).__name__,
+                                           expected_error=expected.get("error"), failure_ok=ok,
+                                           refused=f"{type(exc).__name__}: {exc}"))
+                continue
             gf = gold_facts(gold) if gold else []
             scores = score_facts(gf, []) if gold else {k: Score() for k in KINDS}
             docs.append(DocumentResult(str(path), gold.get("_file") if gold else None, scores, EvidenceScore(), 0,

@@ -187,3 +187,45 @@ def test_composition_rows_state_group_sizes_and_other_groups_meet():
                       {"field": "percent", "group": "MMF", "outcome": "patients", "value": 36}]}
     scores = score_facts(gold_facts(gold), list(facts))
     assert scores["rates"].f1 == 1.0 and scores["percents"].f1 == 1.0
+
+
+def test_unreadable_files_are_scored_by_their_failure_class(tmp_path):
+    from extract.errors import Corrupt, EmptyFile
+
+    gold_dir = tmp_path / "gold"
+    gold_dir.mkdir()
+    (gold_dir / "bad_files.json").write_text(json.dumps({"files": {
+        "bad/a.pdf": {"expect": "error", "error": "EmptyFile"},
+        "bad/b.pdf": {"expect": "error", "error": "Corrupt"},
+        "bad/c.pdf": {"expect": "error", "error": "Encrypted"}}}))
+
+    def extractor(path):
+        if path.name == "a.pdf":
+            raise EmptyFile(str(path))
+        if path.name == "b.pdf":
+            raise EmptyFile(str(path))        # the wrong class
+        return [], None                        # c.pdf read although it should not be
+
+    result = evaluate([Path("a.pdf"), Path("b.pdf"), Path("c.pdf")], gold_dir, extractor=extractor)
+    a, b, c = result.documents
+    assert a.failure_ok and a.error is None and a.refused.startswith("EmptyFile")
+    assert b.failure_ok is False and "empty file" in b.error
+    assert c.failure_ok is False and "expected Encrypted" in c.error
+    assert result.to_dict()["bad_files"] == {"checked": 3, "as_expected": 1}
+    assert issubclass(Corrupt, Exception)
+
+
+def test_cli_eval_json_on_a_tiny_gold(tmp_path, capsys):
+    import cli
+
+    paper = tmp_path / "tiny.txt"
+    paper.write_text("Sirolimus was given to 12 patients.\n", encoding="utf-8")
+    gold_dir = tmp_path / "gold"
+    gold_dir.mkdir()
+    (gold_dir / "tiny.json").write_text(json.dumps({"seed": "tiny.txt", "facts": [
+        {"field": "total", "group": "overall", "value": 12}]}))
+    code = cli.main(["eval", "--gold", str(gold_dir), "--json", str(paper)])
+    out = json.loads(capsys.readouterr().out)
+    assert code in (0, 1)
+    assert out["fields"]["totals"]["gold"] == 1 and set(out) >= {"fields", "numeric", "evidence", "documents"}
+    assert cli.main(["eval", "--gold", str(tmp_path / "nope"), str(paper)]) == 2
