@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
 from .document import Section, Table
+from .tables import is_caption, split_caption
 
 VOCAB_FILE = Path(__file__).with_name("section_headings.json")
 MAIN = ("abstract", "introduction", "methods", "results", "discussion", "conclusion", "references")
@@ -135,8 +136,6 @@ def _orphan_captions(lines: list[Line], tables: Sequence[Table]) -> list[Section
     line, a reference or a heading. A "Table 1." that merely continues a sentence of the line
     above ("… are summarized in / Table 1.") is not a caption.
     """
-    from .tables import is_caption, split_caption
-
     out = []
     for i, line in enumerate(lines):
         stripped = line.text.strip().lstrip("#").strip()
@@ -186,8 +185,6 @@ class _Outline:
         self.have_title = False
 
     def name(self, heading: str, level: int, given: str | None = None) -> str | None:
-        from .tables import is_caption
-
         if given is None and is_caption(heading):
             return None
         name = given or heading_name(heading)

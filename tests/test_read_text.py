@@ -4,7 +4,6 @@ Expected Table 3 rows are read at test time from ../shared/corpus/README.md (its
 """
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pytest

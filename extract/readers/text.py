@@ -14,14 +14,13 @@ from pathlib import Path
 from ..document import Document, Metadata, Page, Table
 from ..errors import NotSupported
 from ..sections import Line, find_sections, iter_lines
-from ..tables import Span, is_caption, is_pipe_rule, make_table, split_caption, split_cells
+from ..tables import is_caption, is_pipe_rule, make_table, split_caption, split_cells
 
 READER_VERSION = "text-2"
 
 _DOI = re.compile(r"\b(10\.\d{4,9}/[^\s\"<>\]]+)", re.IGNORECASE)
 _DOI_GLUED_WORD = re.compile(r"(?<=\d)[A-Z][a-z]{2,}.*$")
 _PMID = re.compile(r"\bPMID\s*[:=]?\s*(\d{1,9})\b")
-_YEAR = re.compile(r"\b(19[5-9]\d|20[0-4]\d)\b")
 _FOOTNOTE = re.compile(
     r"^\s*(?:(?=[^\s,]*[A-Z0-9][^\s,]*[A-Z0-9])[A-Za-z0-9][\w/+&.\-]{0,15},\s"  # "IQR, interquartile range"
     r"|[*†‡§¶]|[a-z][).]?\s(?=[A-Z])|(?i:notes?|abbreviations?|source)\b|注)")
