@@ -671,6 +671,9 @@ def _render_eval(result) -> None:
     share = fmt(e.verifiable / e.items) if e.items else "-"
     out.print(f"verifiable quotes: {e.verifiable}/{e.items} ({share}); "
               f"numbers without evidence: {e.without_evidence}/{e.numbers}")
+    bad = result.to_dict()["bad_files"]
+    if bad["checked"]:
+        out.print(f"unreadable inputs refused as expected: {bad['as_expected']}/{bad['checked']}")
     for d in result.documents:
         if d.missed or d.wrong:
             out.print(f"[bold]{_file_name(d.path)}[/bold]: {len(d.missed)} gold facts missed, "
