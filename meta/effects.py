@@ -78,12 +78,16 @@ def _as_numeric(name: str, values, study: list[str] | None) -> np.ndarray:
     out = np.empty(arr.size, dtype=float)
     for i, v in enumerate(arr):
         label = _row_label(i, study)
+        if v is None or (isinstance(v, str) and not v.strip()):
+            raise MetaError(f"{label}: {name} is missing")
         try:
             x = float(v)
         except (TypeError, ValueError):
             raise MetaError(f"{label}: {name} {v!r} is not a number") from None
+        if x != x:
+            raise MetaError(f"{label}: {name} is missing")
         if not np.isfinite(x):
-            raise MetaError(f"{label}: {name} is missing" if v is None or x != x else f"{label}: {name} is not finite")
+            raise MetaError(f"{label}: {name} is not finite")
         out[i] = x
     return out
 

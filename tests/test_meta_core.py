@@ -1,0 +1,277 @@
+"""meta/ core behaviour beyond the oracle: bad input, result shapes, batch = loop, invariances."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings, strategies as st
+
+import meta
+from meta import pool, pool_many
+from meta.effects import back_transform, escalc
+from meta.errors import MetaError
+from meta.estimators import METHODS, tau2
+from meta.model import rma, tau2_confint
+
+CONTRACT_KEYS = ["k", "measure", "method", "test", "estimate", "se", "ci_low", "ci_high", "pi_low", "pi_high", "stat",
+                 "p", "tau2", "tau2_ci_low", "tau2_ci_high", "tau", "i2", "h2", "q", "q_df", "q_p", "back", "studies"]
+
+
+def props() -> pd.DataFrame:
+    return pd.DataFrame({"study": ["a", "b", "c", "d"], "events": [3, 10, 0, 7], "total": [20, 40, 15, 30],
+                         "group": ["x", "x", "y", "y"]})
+
+
+def rates() -> pd.DataFrame:
+    return pd.DataFrame({"study": ["a", "b", "c"], "events": [4, 9, 2], "person_time": [100.0, 150.0, 80.0]})
+
+
+# ----------------------------------------------------------------------------- bad input
+
+@pytest.mark.parametrize("col,value,needle", [
+    ("events", None, "row 2 (b): events is missing"),
+    ("events", "abc", "row 2 (b): events 'abc' is not a number"),
+    ("events", -1, "row 2 (b): events -1 is negative"),
+    ("events", 41, "row 2 (b): events 41 exceed total 40"),
+    ("events", 2.5, "row 2 (b): events 2.5 is not a whole number"),
+    ("total", 0, "row 2 (b): total 0 must be > 0"),
+])
+def test_bad_proportion_rows_name_the_row(col, value, needle):
+    d = props().astype(object)
+    d.loc[1, col] = value
+    with pytest.raises(MetaError) as err:
+        pool(d)
+    assert needle in str(err.value)
+
+
+def test_zero_person_time_is_refused():
+    d = rates()
+    d.loc[2, "person_time"] = 0
+    with pytest.raises(MetaError, match=r"row 3 \(c\): person_time 0 must be > 0"):
+        pool(d)
+
+
+@pytest.mark.parametrize("vi,needle", [(0.0, "vi 0 must be > 0"), (-0.1, "vi -0.1 must be > 0"),
+                                       (float("nan"), "vi is missing")])
+def test_bad_vi(vi, needle):
+    d = pd.DataFrame({"yi": [0.1, 0.2, 0.3], "vi": [0.01, vi, 0.02]})
+    with pytest.raises(MetaError, match=needle):
+        pool(d, measure=None)
+
+
+def test_no_rows_and_wrong_columns():
+    with pytest.raises(MetaError, match="no studies"):
+        pool(props().iloc[:0])
+    with pytest.raises(MetaError, match="events,total"):
+        pool(pd.DataFrame({"x": [1]}))
+    with pytest.raises(MetaError, match="yi and vi"):
+        pool(props(), measure=None)
+
+
+def test_measure_follows_the_data_unless_explicit():
+    assert pool(rates()).measure == "IRLN"              # default adapts to rate data
+    assert pool(pd.DataFrame({"yi": [0.1, 0.3], "vi": [0.1, 0.2]})).measure == "GEN"
+    with pytest.raises(MetaError, match="use IR, IRLN, IRS or IRFT"):
+        pool(rates(), measure="PLO")                     # explicit mismatch is refused
+    with pytest.raises(MetaError, match="use PR, PLN, PLO, PAS or PFT"):
+        pool(props(), measure="IRLN")
+    with pytest.raises(MetaError, match="unknown measure"):
+        pool(props(), measure="OR")
+
+
+def test_unknown_method_test_level_and_group():
+    with pytest.raises(MetaError, match="unknown method"):
+        pool(props(), method="XYZ")
+    with pytest.raises(MetaError, match="unknown test"):
+        pool(props(), test="f")
+    with pytest.raises(MetaError, match="level"):
+        pool(props(), level=120)
+    with pytest.raises(MetaError, match="no column 'arm'"):
+        pool(props(), group="arm")
+    d = props().astype(object)
+    d.loc[0, "group"] = None
+    with pytest.raises(MetaError, match=r"row 1 \(a\): group is missing"):
+        pool(d, group="group")
+
+
+def test_errors_are_value_errors():
+    assert issubclass(MetaError, ValueError)
+
+
+def test_confint_refused_for_one_study():
+    with pytest.raises(MetaError, match="k = 1"):
+        tau2_confint([0.2], [0.1], "REML")
+    d = pool(pd.DataFrame({"yi": [0.2], "vi": [0.1]}), measure=None, test="knha").to_dict()
+    assert d["tau2_ci_low"] is None and d["test"] == "z" and d["k"] == 1
+
+
+# ----------------------------------------------------------------------------- result shapes
+
+def test_to_dict_has_contract_keys_and_is_strict_json():
+    r = pool(props(), group="group")
+    d = r.to_dict()
+    assert list(d)[: len(CONTRACT_KEYS)] == CONTRACT_KEYS
+    assert set(d) == set(CONTRACT_KEYS) | {"subgroups", "between"}
+    assert set(d["back"]) == {"estimate", "ci_low", "ci_high", "pi_low", "pi_high"}
+    assert set(d["subgroups"]) == {"x", "y"} and set(d["between"]) == {"q", "df", "p"}
+    assert sum(s["weight"] for s in d["studies"]) == pytest.approx(100.0)
+    json.dumps(d, allow_nan=False)
+    assert "subgroups" not in pool(props()).to_dict()
+
+
+def test_identical_studies_knha_gives_infinite_statistic_not_nan():
+    d = pool(pd.DataFrame({"events": [5] * 4, "total": [20] * 4}), test="knha").to_dict()
+    assert d["se"] == 0 and d["stat"] == "-Inf" and d["p"] == 0
+    json.dumps(d, allow_nan=False)
+
+
+def test_back_transform_of_plo_is_a_proportion():
+    r = pool(props())
+    b = r.back
+    assert 0 < b["ci_low"] < b["estimate"] < b["ci_high"] < 1
+    assert b["estimate"] == pytest.approx(1 / (1 + np.exp(-r.fit.estimate)))
+
+
+def test_to_frame_columns_and_zero_cell_note():
+    r = pool(props())
+    f = r.to_frame()
+    assert list(f.columns) == ["study", "events", "total", "yi", "vi", "sei", "ci_low", "ci_high", "weight",
+                               "est_back", "ci_low_back", "ci_high_back"]
+    assert f["est_back"].iloc[0] == pytest.approx(3 / 20)
+    assert r.effects.added == [2]
+    assert "added 1/2" in r.summary() and "c" in r.effects.note()
+    fr = pool(rates()).to_frame()
+    assert "person_time" in fr.columns and "total" not in fr.columns
+
+
+def test_summary_mentions_model_and_subgroup_test():
+    s = pool(props(), method="DL", group="group").summary()
+    assert "DL" in s and "Test for subgroup differences" in s and "I²" in s
+
+
+def test_ee_has_no_prediction_interval():
+    d = pool(props(), method="EE").to_dict()
+    assert d["pi_low"] is None and d["back"]["pi_low"] is None and d["tau2_ci_low"] is None
+
+
+def test_pft_pooled_back_transform_uses_harmonic_mean():
+    d = props()
+    r = pool(d, measure="PFT")
+    n_hm = 1 / np.mean(1 / d["total"])
+    assert r.back["estimate"] == pytest.approx(float(back_transform("PFT", r.fit.estimate, total=n_hm)))
+
+
+def test_plot_delegates_to_meta_plots(monkeypatch):
+    import sys
+    import types
+
+    fake = types.ModuleType("meta.plots")
+    fake.forest = lambda res, **kw: ("forest", res.k, kw)
+    monkeypatch.setitem(sys.modules, "meta.plots", fake)
+    assert pool(props()).plot(title="t") == ("forest", 4, {"title": "t"})
+
+
+# ----------------------------------------------------------------------------- estimators
+
+def test_non_convergence_is_reported():
+    y = np.array([0.1, 0.9, -0.4, 1.3, 0.2])
+    v = np.array([0.05, 0.2, 0.1, 0.3, 0.02])
+    res = tau2(y, v, "REML", maxiter=1, threshold=1e-15)
+    assert not res.converged
+    assert tau2(y, v, "REML").converged
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_k1_fixes_tau2_at_zero(method):
+    f = rma([0.3], [0.04], method, "knha")
+    assert f.tau2 == 0 and f.test == "z" and f.q_p == 1 and f.i2 == 0 and f.h2 == 1
+    assert f.warnings
+
+
+# ----------------------------------------------------------------------------- batch
+
+def _ragged(seed: int, n: int = 200, width: int = 9):
+    rng = np.random.default_rng(seed)
+    ks = rng.integers(1, width + 1, n)
+    y = np.full((n, width), np.nan)
+    v = np.full((n, width), np.nan)
+    for i, k in enumerate(ks):
+        v[i, :k] = rng.uniform(0.01, 0.5, k)
+        y[i, :k] = rng.normal(0, np.sqrt(v[i, :k] + rng.choice([0.0, 0.05, 0.5])))
+    y[0, :3], v[0, :3] = 0.4, 0.1                       # identical studies
+    y[0, 3:], v[0, 3:] = np.nan, np.nan
+    return y, v, np.where(np.arange(n) == 0, 3, ks)
+
+
+FIELDS = ["estimate", "se", "stat", "p", "ci_low", "ci_high", "tau2", "se_tau2", "i2", "h2", "q", "q_p", "pi_low",
+          "pi_high"]
+
+
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("test", ["z", "knha"])
+def test_pool_many_equals_loop(method, test):
+    y, v, ks = _ragged(7)
+    b = pool_many(y, v, method=method, test=test)
+    for i in range(len(ks)):
+        f = rma(y[i, : ks[i]], v[i, : ks[i]], method, test)
+        assert b.converged[i] == f.converged and b.k[i] == f.k
+        if not f.converged:
+            continue
+        ours = np.array([np.nan if getattr(f, a) is None else getattr(f, a) for a in FIELDS], dtype=float)
+        batch = np.array([getattr(b, a)[i] for a in FIELDS], dtype=float)
+        np.testing.assert_allclose(batch, ours, rtol=1e-8, atol=1e-9, err_msg=f"row {i}")
+        np.testing.assert_allclose(b.weights[i, : ks[i]], f.weights, rtol=1e-8)
+
+
+def test_pool_many_bad_input():
+    with pytest.raises(MetaError, match="row 2: no studies"):
+        pool_many([[0.1, 0.2], [np.nan, np.nan]], [[0.1, 0.1], [np.nan, np.nan]])
+    with pytest.raises(MetaError, match="row 1, column 2: vi -1 must be > 0"):
+        pool_many([[0.1, 0.2]], [[0.1, -1]])
+    with pytest.raises(MetaError, match="both be given"):
+        pool_many([[0.1, 0.2]], [[0.1, np.nan]])
+    assert len(meta.pool_many([[0.1, 0.2]], [[0.1, 0.2]]).to_frame()) == 1
+
+
+# ----------------------------------------------------------------------------- properties
+
+studies = st.lists(st.tuples(st.floats(-3, 3), st.floats(0.01, 2.0)), min_size=2, max_size=12)
+
+
+@settings(max_examples=40, deadline=None)
+@given(studies, st.sampled_from(METHODS), st.randoms(use_true_random=False))
+def test_pooled_estimate_is_permutation_invariant(rows, method, rnd):
+    y, v = map(np.array, zip(*rows))
+    order = list(range(len(y)))
+    rnd.shuffle(order)
+    a, b = rma(y, v, method), rma(y[order], v[order], method)
+    if a.converged and b.converged:
+        assert b.estimate == pytest.approx(a.estimate, rel=1e-7, abs=1e-9)
+        assert b.tau2 == pytest.approx(a.tau2, rel=1e-7, abs=1e-9)
+
+
+@settings(max_examples=40, deadline=None)
+@given(studies, st.sampled_from(METHODS), st.floats(-5, 5))
+def test_shifting_all_effects_shifts_the_estimate_only(rows, method, c):
+    y, v = map(np.array, zip(*rows))
+    a, b = rma(y, v, method), rma(y + c, v, method)
+    if a.converged and b.converged:
+        assert b.estimate == pytest.approx(a.estimate + c, abs=1e-7)
+        assert b.tau2 == pytest.approx(a.tau2, rel=1e-6, abs=1e-9)
+        assert b.q == pytest.approx(a.q, rel=1e-7, abs=1e-9)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 50), st.integers(1, 50)), min_size=1, max_size=8),
+       st.sampled_from(["PR", "PLN", "PLO", "PAS", "PFT"]))
+def test_back_transform_inverts_escalc(pairs, measure):
+    ev = [min(a, b) for a, b in pairs]
+    tot = [b for _, b in pairs]
+    e = escalc(measure, events=ev, total=tot)
+    p = back_transform(measure, e.yi, total=e.total, per_study=True)
+    n_adj = np.array(tot) + np.isin(np.arange(len(ev)), e.added)
+    x_adj = np.array(ev) + 0.5 * np.isin(np.arange(len(ev)), e.added)
+    np.testing.assert_allclose(p, x_adj / n_adj if measure in ("PR", "PLN", "PLO") else np.array(ev) / np.array(tot),
+                               atol=1e-9)
