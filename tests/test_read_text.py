@@ -213,3 +213,13 @@ def test_row_groups_point_at_group_rows(comella):
         assert " / ".join(rows[i]["label"] for i in path) == group
     therapy = rows[paths[-1][-1]]
     assert "Months of therapy (total)" in therapy["cells"]
+
+
+def test_pipe_table_without_outer_pipes_and_setext_rule(tmp_path):
+    p = tmp_path / "gfm.md"
+    p.write_text("# T\n\nA line | with a pipe\n---\n\nArm | n\n--- | ---\nA | 1\nB | 2\n", encoding="utf-8")
+    doc = read(p)
+    (t,) = doc.tables
+    assert t.header == [["Arm", "n"]] and t.frame["n"].tolist() == ["1", "2"]
+    for c in t.cells:
+        assert doc.text[c.start:c.end] == c.text

@@ -87,9 +87,10 @@ def find_tables(text: str, lines: list[Line] | None = None) -> list[Table]:
 
 def _block_at(lines: list[Line], i: int) -> tuple[list[Line], str, int]:
     line = lines[i].text
-    if line.lstrip().startswith("|") and i + 1 < len(lines) and is_pipe_rule(lines[i + 1].text):
+    if "|" in line and i + 1 < len(lines) and is_pipe_rule(lines[i + 1].text) and (
+            line.lstrip().startswith("|") or "|" in lines[i + 1].text):  # not a "---" rule under prose
         j = i + 2
-        while j < len(lines) and lines[j].text.lstrip().startswith("|"):
+        while j < len(lines) and "|" in lines[j].text and lines[j].text.strip():
             j += 1
         return lines[i:j], "|", 1
     if "\t" in line and line.strip():
