@@ -166,11 +166,12 @@ def load_pool_data(args):
     """Turn the ROWS argument into (DataFrame for meta.pool, measure, description)."""
     from pathlib import Path
 
-    import pandas as pd
+    path = Path(args.rows)
+    if not path.exists():  # before the heavy imports: a typo should answer at once
+        raise UsageError(f"{path}: no such file or workspace")
 
     from meta.selection import RATE_MEASURES, entries_for
 
-    path = Path(args.rows)
     if args.measure and args.measure not in MEASURES:
         raise UsageError(f"unknown measure {args.measure} (use one of {' '.join(MEASURES)})")
     if args.method not in METHODS:
