@@ -112,6 +112,7 @@ def find_sections(text: str, tables: Sequence[Table] = (),
         if sections and sections[-1].name == name and not text[sections[-1].start:start].replace(
                 sections[-1].heading, "", 1).strip(" \t\n#*:"):
             sections[-1].end = end  # "References" directly followed by "REFERENCES": one part
+            sections[-1].heading = sections[-1].heading or heading
             continue
         sections.append(Section(name, heading, start, end))
     sections.extend(table_sections(tables, text))

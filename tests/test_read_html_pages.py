@@ -80,3 +80,13 @@ def test_script_only_page_is_empty(tmp_path):
     from extract.errors import EmptyFile
     with pytest.raises(EmptyFile):
         write(tmp_path, "js.html", "<html><head><script>var a = 1;</script></head><body><script>go()</script></body></html>")
+
+
+def test_parts_named_by_class_without_headings(tmp_path):
+    doc = write(tmp_path, "classes.html", """<html><body><h1>An invented title</h1>
+<div class="abstract"><p>We enrolled 12 and 5 responded.</p></div>
+<h2>Introduction</h2><p>Why.</p>
+<div id="references"><ol><li>Nobody. 2001.</li></ol></div></body></html>""")
+    assert [s.name for s in doc.sections] == ["title", "abstract", "introduction", "references"]
+    assert doc.section_of(doc.text.index("5 responded")) == "abstract"
+    assert doc.section_of(doc.text.index("Nobody")) == "references"

@@ -128,8 +128,19 @@ def _table_parts(node: Node) -> TableParts:
     return TableParts([cap] if cap is not None else [], rows, n_header, foot)
 
 
+# class or id tokens by which pages name a part without a heading element
+NAMED_PARTS = {"abstract": "abstract", "references": "references", "ref-list": "references",
+               "bibliography": "references", "reference-list": "references"}
+
+
+def _section_name(node: Node) -> str | None:
+    tokens = (node.attrs.get("class", "") + " " + node.attrs.get("id", "")).lower().split()
+    return next((NAMED_PARTS[t] for t in tokens if t in NAMED_PARTS), None)
+
+
 RULES = Rules(block=BLOCK, skip=_skip, heading_level=_heading_level, is_table=lambda n: n.tag == "table",
-              table_parts=_table_parts, line_break=frozenset(("br",)), preformatted=frozenset(("pre",)))
+              table_parts=_table_parts, line_break=frozenset(("br",)), preformatted=frozenset(("pre",)),
+              section_name=_section_name)
 
 
 def _content_root(root: Node) -> tuple[Node, str]:

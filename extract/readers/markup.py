@@ -213,8 +213,8 @@ class Walker:
             out.space()
         start = out.pos
         name = rules.section_name(node) if block else None
-        if name:
-            out.headings.append((start, start, 1, name))
+        if name:  # a part the markup names without a printed heading: level 6 leaves the outline alone
+            out.headings.append((start, start, 6, name))
         self.children(node, path)
         if spaced:
             out.space()
