@@ -155,19 +155,20 @@ def test_metadata(docs):
 
 
 def test_title_by_type_size_agrees_with_the_info_title(docs):
-    from extract.readers.pdf import _title_by_size
+    from extract.readers.pdf_post import title_by_size
 
     for name, doc in docs.items():
         assert doc.metadata.title, name
-        assert _flat(_title_by_size(doc, doc.pages[0])) == doc.metadata.title, name
+        assert _flat(title_by_size(doc, doc.pages[0])) == doc.metadata.title, name
 
 
 def test_pdfplumber_fallback_reads_the_same_paper(verify):
     """The path taken when pdfium rejects a file gives the same facts."""
-    from extract.readers.pdf import _assemble, _read_with_plumber
+    from extract.readers.pdf import _assemble
+    from extract.readers.pdf_pages import read_with_plumber
 
     name = "okuracar2024_scand_j_immunol.pdf"
-    pages, info, warnings = _read_with_plumber(name, (PDF / name).read_bytes(), None)
+    pages, info, warnings = read_with_plumber(name, (PDF / name).read_bytes(), None)
     doc = _assemble(name, pages, info, warnings)
     assert doc.warnings and "pdfplumber" in doc.warnings[0]
     text = _flat(doc.text)
