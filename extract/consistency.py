@@ -23,12 +23,14 @@ Checks (each adds human-readable strings to a row's ``flags``):
 """
 from __future__ import annotations
 
+import bisect
 import json
 import math
 import re
 import unicodedata
 from collections import defaultdict
-from typing import Any, Iterable
+from functools import lru_cache
+from typing import Any, Callable, Iterable
 
 from scipy import stats
 
@@ -170,6 +172,7 @@ def check_rate(row: dict) -> list[str]:
             f"{row.get('time_unit') or unit} = {exact:.{decimals(value) + 1}f} {row.get('reported_scale')}"]
 
 
+@lru_cache(maxsize=4096)  # the same counts recur (a table repeated in a 300-page file)
 def rate_intervals(k: float, t: float, level: float = 0.95) -> dict[str, tuple[float, float]]:
     """Intervals for ``k`` events over ``t`` exposure: exact (Garwood), log-normal, Wald."""
     a = 1 - level
@@ -183,6 +186,7 @@ def rate_intervals(k: float, t: float, level: float = 0.95) -> dict[str, tuple[f
     return out
 
 
+@lru_cache(maxsize=4096)
 def proportion_intervals(k: int, n: int, level: float = 0.95) -> dict[str, tuple[float, float]]:
     """Intervals for ``k`` of ``n``: Clopper-Pearson, Wilson, Wald (scipy.stats)."""
     test = stats.binomtest(int(k), int(n))
@@ -235,19 +239,32 @@ def check_ci(row: dict) -> list[str]:
 # --- across rows -----------------------------------------------------------------------------
 
 
-def _location(ev: dict | None, doc: Any) -> str:
-    """Where a value stands: the table label, else the section name, else the page."""
-    if not ev:
-        return "unknown place"
-    start = ev.get("start")
-    if doc is not None and start is not None:
-        for t in getattr(doc, "tables", []) or []:
-            if t.start is not None and t.start >= 0 and t.start <= start < t.end:
-                return t.label or "a table"
-        section = doc.section_of(start) if hasattr(doc, "section_of") else None
-        if section:
-            return section
-    return f"page {ev.get('page')}" if ev.get("page") is not None else "unknown place"
+class _Places:
+    """Where a value stands: the table label, else the section name, else the page.
+
+    Built once per check: a 300-page document holds hundreds of tables, so the table spans
+    are sorted once and searched by bisection.
+    """
+
+    def __init__(self, doc: Any) -> None:
+        self.doc = doc
+        spans = sorted((t.start, t.end, t.label or "a table") for t in (getattr(doc, "tables", None) or [])
+                       if t.start is not None and t.start >= 0)
+        self.starts = [s for s, _, _ in spans]
+        self.spans = spans
+
+    def __call__(self, ev: dict | None) -> str:
+        if not ev:
+            return "unknown place"
+        start = ev.get("start")
+        if self.doc is not None and isinstance(start, int):
+            i = bisect.bisect_right(self.starts, start) - 1  # tables do not overlap
+            if i >= 0 and start < self.spans[i][1]:
+                return self.spans[i][2]
+            section = self.doc.section_of(start) if hasattr(self.doc, "section_of") else None
+            if section:
+                return section
+        return f"page {ev.get('page')}" if ev.get("page") is not None else "unknown place"
 
 
 def _evidence_for(row: dict, fields: Iterable[str]) -> dict | None:
@@ -327,45 +344,54 @@ _FIGURES = (  # name in the flag, key beyond (study, group), value getter, evide
 def stated_twice(rows: list[dict], doc: Any = None) -> list[list[str]]:
     """Per row, flags for figures the paper gives elsewhere with a different value."""
     out: list[list[str]] = [[] for _ in rows]
+    place = _Places(doc)
     for name, key_of, value_of, fields in _FIGURES:
         buckets: dict[tuple, list[tuple[int, float, str]]] = defaultdict(list)
         for i, r in enumerate(rows):
             key, value = key_of(r), value_of(r)
             if key is None or value is None or r.get("status") == "excluded":
                 continue
-            where = _location(_evidence_for(r, fields), doc)
+            where = place(_evidence_for(r, fields))
             buckets[(r.get("study_id"), group_key(r), *key)].append((i, value, where))
         for items in buckets.values():
-            for i, v, where in items:
-                others = [(v2, w2) for j, v2, w2 in items if j != i and not _same(v, v2)]
-                seen = set()
-                for v2, w2 in others:
-                    if (v2, w2) not in seen:
-                        seen.add((v2, w2))
-                        out[i].append(f"{name} {_fmt(v)} in {where} vs {_fmt(v2)} in {w2}")
+            _disagreements(items, lambda a, b: _same(a, b), lambda v: f"{name} {_fmt(v)}", _fmt, out)
     # intervals of the same figure
-    buckets_ci: dict[tuple, list[tuple[int, str, str]]] = defaultdict(list)
+    buckets_ci: dict[tuple, list[tuple[int, tuple, str]]] = defaultdict(list)
     for i, r in enumerate(rows):
-        ci = _ci_text(r)
-        if ci is None or r.get("status") == "excluded":
+        if _ci_text(r) is None or r.get("status") == "excluded":
             continue
         buckets_ci[(r.get("study_id"), group_key(r), r.get("outcome"), r.get("reported_scale"))].append(
-            (i, ci, _location(_evidence_for(r, ("ci",)), doc)))
+            (i, (_num(r["ci_low"]), _num(r["ci_high"])), place(_evidence_for(r, ("ci",)))))
+    ci_text = lambda c: f"{_fmt(c[0])}-{_fmt(c[1])}"
     for items in buckets_ci.values():
-        for i, ci, where in items:
-            for ci2, w2 in dict.fromkeys((c, w) for j, c, w in items if j != i and not _same_ci(rows[i], rows[j])):
-                out[i].append(f"CI {ci} in {where} vs {ci2} in {w2}")
+        _disagreements(items, lambda a, b: _same(a[0], b[0]) and _same(a[1], b[1]), lambda c: f"CI {ci_text(c)}",
+                       ci_text, out)
     return out
 
 
-def _same_ci(a: dict, b: dict) -> bool:
-    return _same(_num(a["ci_low"]), _num(b["ci_low"])) and _same(_num(a["ci_high"]), _num(b["ci_high"]))
+def _disagreements(items: list[tuple[int, Any, str]], same: Callable[[Any, Any], bool], say: Callable[[Any], str],
+                   say_other: Callable[[Any], str], out: list[list[str]]) -> None:
+    """Flag every item whose value differs from another item's; compares distinct values only,
+    so a figure repeated in a hundred copies of a table costs one comparison, not ten thousand."""
+    places: dict[Any, list[str]] = {}
+    for _, value, where in items:
+        places.setdefault(value, [])
+        if where not in places[value]:
+            places[value].append(where)
+    if len(places) < 2:
+        return
+    values = list(places)
+    differing = {v: [(v2, w2) for v2 in values if v2 != v and not same(v, v2) for w2 in places[v2]] for v in values}
+    for i, value, where in items:
+        for v2, w2 in differing[value]:
+            out[i].append(f"{say(value)} in {where} vs {say_other(v2)} in {w2}")
 
 
 def subgroup_sums(rows: list[dict], doc: Any = None) -> list[list[str]]:
     """Per row, flags where the subgroups of one place (table) do not add up to its overall row."""
     out: list[list[str]] = [[] for _ in rows]
-    places = [_location(_evidence_for(r, ("total", "events")), doc) for r in rows]
+    place = _Places(doc)
+    places = [place(_evidence_for(r, ("total", "events"))) for r in rows]
     overall: dict[tuple, int] = {}
     parts: dict[tuple, list[int]] = defaultdict(list)
     for i, r in enumerate(rows):
