@@ -239,12 +239,13 @@ def _read_rows_arg(path):
 
 def fit_from_args(args):
     """Pool what the arguments name; returns the result, a label and plot hints (years, time unit)."""
+    data, measure, label = load_pool_data(args)
+
     import pandas as pd
 
     import meta
     from meta.errors import MetaError
 
-    data, measure, label = load_pool_data(args)
     hints = {}
     if "year" in data.columns:
         years = pd.to_numeric(data["year"], errors="coerce")
