@@ -34,7 +34,6 @@ from typing import Any, Callable, Iterable
 
 from scipy import stats
 
-Z95 = stats.norm.ppf(0.975)
 _TIME_IN_MONTHS = {"months": 1.0, "years": 12.0, "days": 12 / 365.25, "weeks": 12 / 52.1775}
 
 

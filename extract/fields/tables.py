@@ -142,15 +142,6 @@ def _intish(x: float | None) -> int | float | None:
     return int(x) if x is not None and float(x).is_integer() else x
 
 
-@dataclass
-class Value:
-    """A number from a cell and its span in ``Document.text``."""
-
-    value: float
-    start: int | None
-    end: int | None
-
-
 # --- cells ------------------------------------------------------------------------------------
 
 
