@@ -175,10 +175,8 @@ def make_table(rows: Sequence[Sequence[RawCell]], *, label: str = "", caption: s
     header_texts = [" ".join(clean_label(h[i].text) for h in head if h[i].text.strip()).strip()
                     for i in range(width)]
     columns = _unique(header_texts)
-    frame = pd.DataFrame([[c.text for c in r] for r in kept], columns=columns, dtype=object)
-    if frame.empty and not len(frame.columns):
-        frame = pd.DataFrame(columns=columns, dtype=object)
-    frame[GROUP_COLUMN] = pd.Series(groups, dtype=object, index=frame.index)
+    frame = pd.DataFrame([[c.text for c in r] + [g] for r, g in zip(kept, groups)],
+                         columns=columns + [GROUP_COLUMN], dtype=object)
     frame.attrs["group_rows"] = group_rows
     frame.attrs["row_groups"] = row_groups  # per body row: indexes into group_rows of its group path
 

@@ -8,6 +8,7 @@ lines) and remember, for every span of that text, which element it came from
 """
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass, field
 from typing import Callable, Iterator, Sequence, Union
@@ -95,6 +96,7 @@ class TextBuilder:
 
     def __init__(self) -> None:
         self.parts: list[str] = []
+        self._starts: list[int] = []  # offset of each part, for slice()
         self.pos = 0
         self.elements: list[tuple[int, int, str]] = []
         self.headings: list[tuple] = []
@@ -107,6 +109,7 @@ class TextBuilder:
     def _emit(self, s: str, path: str | None) -> tuple[int, int]:
         start = self.pos
         self.parts.append(s)
+        self._starts.append(start)
         self.pos += len(s)
         self._tail = (self._tail + s)[-2:]
         if path is not None and s.strip():
@@ -114,6 +117,16 @@ class TextBuilder:
             end = start + len(s.rstrip())
             self.elements.append((start + lead, end, path))
         return start, self.pos
+
+    def slice(self, start: int, end: int) -> str:
+        """``text[start:end]`` of what has been written so far (without joining all of it)."""
+        if end <= start:
+            return ""
+        i = bisect.bisect_right(self._starts, start) - 1
+        j = bisect.bisect_left(self._starts, end)
+        piece = "".join(self.parts[max(i, 0):j])
+        base = self._starts[max(i, 0)] if self._starts else 0
+        return piece[start - base:end - base]
 
     def at_line_start(self) -> bool:
         return self.pos == 0 or self._tail.endswith("\n")
@@ -242,10 +255,10 @@ class Walker:
         for cap in parts.caption:
             out.space()
             out.text(cap.text(), _path_near(cap, node, path))
-        printed = "".join(out.parts)[start:out.pos] if out.pos > start else ""
+        printed = out.slice(start, out.pos)
         prev = out.last_block
         if not printed and prev:
-            prev_text = "".join(out.parts)[prev[0]:prev[1]]
+            prev_text = out.slice(prev[0], prev[1])
             if is_caption(prev_text) and len(prev_text) < 400:
                 printed, start = prev_text, prev[0]
         label, caption = split_caption(printed) if printed else ("", "")
@@ -256,7 +269,7 @@ class Walker:
             out.newline(2)
             notes_start = out.pos if notes_start is None else notes_start
             self.out.text(foot.text(), _path_near(foot, node, path))
-        footnotes = "".join(out.parts)[notes_start:out.pos] if notes_start is not None else ""
+        footnotes = out.slice(notes_start, out.pos) if notes_start is not None else ""
         end = out.pos
         out.tables.append(make_table(grid, label=label, caption=caption, page=1, n_header=parts.n_header,
                                      footnotes=footnotes, start=start, end=end))
@@ -267,9 +280,10 @@ class Walker:
         out = self.out
         grid: list[list] = []
         pending: dict[int, int] = {}  # column → rows still covered by a rowspan above
+        paths = _row_paths(table, path)
         for tr in rows:
             row: list = []
-            rpath = _path_to(tr, table, path)
+            rpath = paths.get(id(tr)) or _path_to(tr, table, path)
             for cell, cpath in child_paths(tr, rpath):
                 if not isinstance(cell, Node) or cell.tag not in ("td", "th"):
                     continue
@@ -297,6 +311,21 @@ class Walker:
         return grid
 
 
+def _row_paths(table: Node, path: str) -> dict[int, str]:
+    """Paths of the ``<tr>`` elements of a table (one pass, not one search per row)."""
+    out: dict[int, str] = {}
+    stack = [(table, path)]
+    while stack:
+        node, npath = stack.pop()
+        for child, cpath in child_paths(node, npath):
+            if isinstance(child, Node):
+                if child.tag == "tr":
+                    out[id(child)] = cpath
+                elif child.tag in ("thead", "tbody", "tfoot", "table"):
+                    stack.append((child, cpath))
+    return out
+
+
 def _has_text(node: Node | None) -> bool:
     """True when the element holds text of its own (mixed content), not only child elements."""
     return node is not None and any(isinstance(c, str) and c.strip() for c in node.children)
@@ -308,6 +337,8 @@ def _raw_texts(node: Node) -> Iterator[str]:
 
 
 def _int(v: str | None) -> int:
+    if not v:
+        return 1
     try:
         return max(1, min(int(str(v).strip()), 100))
     except (TypeError, ValueError):
