@@ -25,7 +25,7 @@ from .document import Document
 from .errors import ReadError
 from .fields.base import Context, Fact, context_for
 from .fields.bibliography import extract_bibliography, study_id
-from .fields.design import extract_design
+from .fields.design import extract_design, infer_design
 from .fields.interventions import studied_drugs, treatment_groups
 from .fields.population import cohort, distribution, period_groups, sex_and_age
 from .fields.response import response_rows
@@ -110,16 +110,27 @@ def extract_document(doc: Document, vocab: Vocab | None = None) -> list[dict]:
     rows: list[dict] = []
     if study["design"] not in _NO_DATA_DESIGNS:
         coh = cohort(ctx)
+        infer_design(facts, has_data=bool(coh.counts), year=study["year"])
+        study.update({k: facts[k].value for k in ("design", "evidence_level")})
         rows += coh.rows + sex_and_age(ctx, coh)
         rows += distribution(ctx, coh, "diagnosis", "diagnosis") + treatment_groups(ctx, coh) + period_groups(ctx, coh)
         rows += response_rows(ctx, coh) + safety_rows(ctx, coh)
+        _prove_totals(rows, coh.rows + [r for r in rows if r["outcome"] == "patients" and r["group_type"] == "period"])
         drugs = studied_drugs(ctx)
         population = _study_population(ctx, rows)
         tables = _optional("extract.fields.tables", "table_rows")
         if tables is not None:
             rows += [dict(r) for r in tables(doc, dict(study))]
         _normalise_groups(rows, vocab, population, drugs.value if drugs else None)
+    else:
+        coh = None
+    if study["design"] == "unknown" and not rows:
+        infer_design(facts, has_data=False, year=study["year"])
+        study.update({k: facts[k].value for k in ("design", "evidence_level")})
+    guessed = [f for k in ("design",) if k in facts and facts[k].confidence <= 0.5 for f in facts[k].flags]
     rows = [_complete(r, study) for r in rows]
+    for r in rows:
+        r["flags"] = list(dict.fromkeys(r["flags"] + guessed))
     check = _optional("extract.consistency", "check")
     if check is not None and rows:
         rows = check(rows, doc)
@@ -128,6 +139,18 @@ def extract_document(doc: Document, vocab: Vocab | None = None) -> list[dict]:
         rows = [_complete({"evidence": _study_evidence(doc, facts), "confidence": _study_confidence(facts),
                            "flags": ["no study numbers found"]}, study)]
     return rows
+
+
+def _prove_totals(rows: list[dict], cohort_rows: list[dict]) -> None:
+    """A total taken from the cohort ("five (29.4%)" of the 17) carries the quote that states the cohort."""
+    for r in rows:
+        total = r.get("total")
+        shown = f"{int(total)}" if total is not None and float(total).is_integer() else str(total)
+        if total is None or any(shown in ev["quote"] for ev in r["evidence"]):
+            continue
+        source = next((c for c in cohort_rows if c["events"] == total and c is not r), None)
+        if source and source["evidence"]:
+            r["evidence"].append(source["evidence"][0])
 
 
 def _study_evidence(doc: Document, facts: dict[str, Fact]) -> list[dict]:
@@ -199,8 +222,8 @@ def _same_fact(a: dict, b: dict) -> bool:
     for c in ("unit", "reported_scale", "time_unit"):
         if a.get(c) and b.get(c) and a[c] != b[c]:
             return False
-    if not all(_same_value(a.get(c), b.get(c)) for c in _NUMERIC):
-        return False
+    if not all(_same_value(a.get(c), b.get(c)) for c in _NUMERIC + ("ci_low", "ci_high")):
+        return False  # a figure printed two ways stays two rows, each flagged by the consistency check
     return any(a.get(c) is not None and b.get(c) is not None for c in _NUMERIC)
 
 

@@ -96,3 +96,26 @@ def _period(ctx: Context, sents, facts: dict[str, Fact]) -> None:
             facts["period"] = Fact("period", f"{m.group('a')} – {m.group('b')}",
                                    proof(ctx.doc, (s.start + m.start("a"), s.start + m.end("b"))), 0.9)
             return
+
+
+def infer_design(facts: dict[str, Fact], has_data: bool, year: int | None) -> None:
+    """Fill an unstated design from what the paper shows, as a flagged guess.
+
+    A cohort counted over a study period that ended before publication is a retrospective
+    series (``retrospective``); a paper without any study numbers is read as a ``review``.
+    """
+    design = facts.get("design")
+    if design is None or design.value != "unknown":
+        return
+    period = facts.get("period")
+    label, flag = None, ""
+    if has_data and period is not None:
+        years = [int(y) for y in re.findall(r"(?:19|20)\d\d", str(period.value))]
+        if years and year and max(years) < int(year):
+            label, flag = "retrospective", "design inferred: cohort over a past study period, design not stated"
+    elif not has_data:
+        label, flag = "review", "design inferred: no study numbers, read as a review or chapter"
+    if label:
+        evidence = period.evidence if label == "retrospective" and period else []
+        facts["design"] = Fact("design", label, evidence, 0.5, [flag])
+        facts["evidence_level"] = Fact("evidence_level", EVIDENCE_LEVEL.get(label, ""), evidence, 0.5, [flag])

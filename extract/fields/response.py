@@ -20,6 +20,7 @@ RESPONSE = ("response_overall", "response_complete", "response_partial", "no_res
 _AMONG = re.compile(r"\b(?:Among|Of|In)\s+(?:the|these)\s+(?P<n>\d+)\s+(?:patients|children|subjects|cases)\s+"
                     r"(?P<who>(?:who|that|with)\b[^,;]{3,80}?),", re.I)
 _OF_THEM = re.compile(r"\b(?P<c>\d+|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)\s+(?:of\s+(?:them|these|those))\b", re.I)
+_RESPONDERS = re.compile(r"\b(?:achieved|responded|responders?|in remission|CR|PR|response)\b", re.I)
 _TIME_TO = re.compile(r"\b(?P<stat>mean|median)\s+(?:time to (?:response|remission)|response time|time of response)\s+(?:was|of|:)?\s*"
                       r"(?P<v>\d+(?:[.\u00b7]\d+)?)\s*(?P<unit>months?|weeks?|days?)"
                       r"(?:\s*\((?:range|IQR)[,:]?\s*(?P<lo>\d+(?:\.\d+)?)\s*[-\u2013]\s*(?P<hi>\d+(?:\.\d+)?)\s*(?:months?|weeks?|days?)?\))?", re.I)
@@ -99,6 +100,8 @@ def _subgroup_rows(ctx: Context, sent: Sentence, total: int, group: str, span: t
             continue
         n = int(parse_number(m.group("c")))
         outcome, term = got
+        if outcome == "no_response" and _RESPONDERS.search(group):
+            outcome = "relapse"  # responders who later do not respond have lost their response
         rows.append(finding(ctx.doc, outcome, [(s, e), (term.start, term.end), span], group=group, group_type="subgroup",
                             events=n, unit="patients", total=total, confidence=0.75,
                             flags=["subgroup of responders: denominator is the subgroup, not the cohort"]))

@@ -39,6 +39,7 @@ _PERSON_TIME = [
 _SUBGROUP_OPEN = re.compile(r"\b(?:only|subgroup|subset|restricted|limited)\b[^.;]{0,40}?\b(?P<n>\d+)\s+(?:patients|children|subjects)\s+"
                             r"(?P<q>(?:diagnosed|treated|enrolled|included|who started)\s+(?:after|before|since|between|from|in)\s+(?:19|20)\d\d)", re.I)
 _SCALE = r"\\?\*?\s*100\s*p/m/r|per 100 [\w-]+"
+_ONLY_THOSE = re.compile(r"\bonly\s+(?:the\s+)?(?P<q>(?:patients|children|those|subjects)\s+(?:who|that|with|treated|diagnosed)\b[^,;]{3,80})", re.I)
 _COMPARISON = re.compile(r"\((?P<a>\d+[.\u00b7]\d+)\s*(?P<scale>%s)?\s*(?:vs\.?|versus)\s*"
                          r"(?P<b>\d+[.\u00b7]\d+)(?:\s*(?:and|,)\s*(?P<c>\d+[.\u00b7]\d+))?\s*(?P<scale2>%s)?" % (_SCALE, _SCALE), re.I)
 
@@ -55,6 +56,7 @@ class _Groups:
         self.paragraph: int | None = None
         self.period: str | None = None
         self.period_n: int | None = None
+        self.local: str | None = None  # "only patients who …" in the current sentence
 
     def update(self, sent: Sentence) -> None:
         if sent.paragraph != self.paragraph:
@@ -62,12 +64,15 @@ class _Groups:
         m = _SUBGROUP_OPEN.search(sent.text)
         if m:
             self.period, self.period_n = m.group("q"), int(m.group("n"))
+        local = _ONLY_THOSE.search(sent.text) if not m else None
+        self.local = re.sub(r"\s+", " ", local.group("q")).strip() if local else None
 
     def label(self, sub: str | None = None) -> tuple[str, str]:
-        if self.period and sub:
-            return f"{self.period} / {sub}", "period"
-        if self.period:
-            return self.period, "period"
+        head, kind = (self.period, "period") if self.period else (self.local, "subgroup") if self.local else (None, None)
+        if head and sub:
+            return f"{head} / {sub}", kind
+        if head:
+            return head, kind
         return (sub, "subgroup") if sub else ("overall", "overall")
 
 
@@ -89,6 +94,7 @@ def safety_rows(ctx: Context, coh: Cohort) -> list[dict]:
             rows += _patients_with(ctx, sent, coh, groups)
             rows += _episodes(ctx, sent, coh, groups, outcomes)
             recent = outcomes
+        rows += _cumulative(ctx, sent, groups)
         if recent:  # "… with a rate of 0.40 per 100 person-months" after a sentence naming the events
             rows += _rates(ctx, sent, groups, outcomes or recent)
     rows = _link(rows, times, ctx.vocab)
@@ -231,6 +237,38 @@ def _rates(ctx: Context, sent: Sentence, groups: _Groups, outcomes: list[Term]) 
                            ci_high=ci.high.value if ci else None, confidence=0.9))
     if comp:
         out += _comparison_rows(ctx, sent, comp, groups, main)
+    return out
+
+
+_CUMULATIVE = re.compile(r"\bcumulative\s+(?:hazard|incidence|risk|probability)\b", re.I)
+_TIME_POINT = re.compile(r"\b(?:at|after|within|by)\s+(?:\d+|one|two|three|four|five|ten)\s+(?:months?|years?|weeks?|days?)\b", re.I)
+
+
+def _cumulative(ctx: Context, sent: Sentence, groups: _Groups) -> list[dict]:
+    """Cumulative incidence (hazard, risk) in percent, per group as named before it, with its CI and time point."""
+    if not _CUMULATIVE.search(sent.text):
+        return []
+    out = []
+    text = ctx.doc.text
+    cis = find_intervals(sent.text, sent.start)
+    inside = [c.span for c in cis]
+    point = _TIME_POINT.search(sent.text)
+    group_terms = sorted((t for k in ("diagnosis", "drug") for t in ctx.terms(sent, k)), key=lambda t: t.start)
+    for m in re.finditer(r"(?<![\w.])(?P<v>\d+(?:[.\u00b7]\d+)?)\s?%", sent.text):
+        s, e = sent.start + m.start("v"), sent.start + m.end()
+        if any(a <= s < b for a, b in inside) or re.search(r"\d\s?$", sent.text[:m.start()]):
+            continue
+        ci = next((c for c in cis if 0 <= c.span[0] - e <= 40 and "%" not in text[e:c.span[0]].replace("95%", "")), None)
+        near = [t for t in group_terms if t.end <= s and re.fullmatch(r"[\s(]*(?:patients|cases)?[\s(]*", text[t.end:s])]
+        sub = near[-1].text if near else None
+        group, gtype = groups.label(sub)
+        if sub:
+            gtype = "diagnosis" if near[-1].kind == "diagnosis" else "treatment"
+        spans = [(s, e)] + ([ci.span] if ci else []) + ([(sent.start + point.start(), sent.start + point.end())] if point else [])
+        out.append(finding(ctx.doc, "cumulative_incidence", spans, group=group, group_type=gtype,
+                           reported_value=parse_number(m.group("v")), reported_scale="percent",
+                           ci_low=ci.low.value if ci else None, ci_high=ci.high.value if ci else None,
+                           flags=[f"time point: {point.group(0)}"] if point else [], confidence=0.8))
     return out
 
 
