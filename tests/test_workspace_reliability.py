@@ -90,14 +90,15 @@ from pathlib import Path
 from extract.workspace import add_extraction, correct, effective_rows, open_workspace
 from test_workspace_helpers import fake_extractor
 root, who, n, own, paper = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
-Path(root, who + ".ready").touch()
-while not all(Path(root, w + ".ready").exists() for w in ("ann", "bob")):
-    time.sleep(0.005)
 rows = list(effective_rows(root)["row_id"])
 with open_workspace(root) as ws:
+    Path(root, who + ".ready").touch()  # start together, everything imported and open
+    while not all(Path(root, w + ".ready").exists() for w in ("ann", "bob")):
+        time.sleep(0.001)
     for i in range(n):
         correct(ws, rows[0], {"title": f"{who}-{i}"}, reason="race", reviewer=who)
         correct(ws, rows[own], {"journal": f"{who}-{i}"}, reason="race", reviewer=who)
+        time.sleep(0.003)  # a breath between edits lets the other writer in (SQLite's lock is not fair)
     add_extraction(ws, [paper], extractor=fake_extractor(), version="v1", reviewer=who)
 print("DONE", flush=True)
 """
