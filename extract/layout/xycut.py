@@ -74,8 +74,8 @@ def xycut(box: np.ndarray, index: np.ndarray | None = None) -> list[np.ndarray]:
 def lines_of(box: np.ndarray, idx: np.ndarray) -> list[np.ndarray]:
     """Items of one leaf grouped into lines (top to bottom), each sorted left to right.
 
-    An item joins the current line when its vertical middle falls inside the line's band,
-    so raised superscripts stay on their line.
+    An item joins the current line when it overlaps the line's band by half the smaller
+    height, so raised superscripts stay on their line whichever comes first.
     """
     if len(idx) == 0:
         return []
@@ -84,10 +84,11 @@ def lines_of(box: np.ndarray, idx: np.ndarray) -> list[np.ndarray]:
     order = np.argsort(mid, kind="stable")
     lines: list[list[int]] = []
     band_top = band_bot = 0.0
-    tops, bots, mids = b[:, 1].tolist(), b[:, 3].tolist(), mid.tolist()  # plain floats: fast loop
+    tops, bots = b[:, 1].tolist(), b[:, 3].tolist()  # plain floats: a fast loop
     for k in order.tolist():
-        t, bt, m = tops[k], bots[k], mids[k]
-        if lines and band_top <= m <= band_bot:
+        t, bt = tops[k], bots[k]
+        overlap = min(bt, band_bot) - max(t, band_top)
+        if lines and overlap >= 0.5 * min(bt - t, band_bot - band_top):
             lines[-1].append(k)
             band_top, band_bot = min(band_top, t), max(band_bot, bt)
         else:

@@ -104,9 +104,16 @@ def _assemble(source: str, pages: list[PageData], info: dict, warnings: list[str
         vocab.update(vocab_key(t) for t in p.words.text)
     plan = [(p, _blocks(p)) for p in pages]
     # the flat sequence of lines, to look one line ahead across blocks, columns and pages
-    seq: list[tuple[PageData, np.ndarray]] = [
-        (p, ln) for p, blocks in plan for kind, b in blocks if kind == "lines" for ln in b if len(ln)]
-    nxt_of = {id(ln): (seq[k + 1] if k + 1 < len(seq) else None) for k, (_, ln) in enumerate(seq)}
+    # (a table in between ends the run: a word is never rejoined across a table)
+    seq: list[tuple[PageData, np.ndarray] | None] = []
+    for p, blocks in plan:
+        for kind, b in blocks:
+            if kind == "table":
+                seq.append(None)
+            else:
+                seq.extend((p, ln) for ln in b if len(ln))
+    nxt_of = {id(item[1]): (seq[k + 1] if k + 1 < len(seq) else None)
+              for k, item in enumerate(seq) if item is not None}
     w = Writer(vocab)
     doc_pages: list[Page] = []
     tables: list[Table] = []
