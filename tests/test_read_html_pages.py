@@ -90,3 +90,15 @@ def test_parts_named_by_class_without_headings(tmp_path):
     assert [s.name for s in doc.sections] == ["title", "abstract", "introduction", "references"]
     assert doc.section_of(doc.text.index("5 responded")) == "abstract"
     assert doc.section_of(doc.text.index("Nobody")) == "references"
+
+
+def test_dublin_core_metadata(tmp_path):
+    doc = write(tmp_path, "dc.html", """<html><head>
+<meta name="DC.title" content="A pretend report">
+<meta name="DC.creator" content="Bruno Lupi"><meta name="DC.creator" content="Sara Orsi">
+<meta name="DC.identifier" content="doi:10.9999/pretend.7">
+<meta name="DC.date" content="2018-11-02"><meta name="DC.source" content="Pretend Reports">
+</head><body><p>Body text with PMID: 29999999 in it.</p></body></html>""")
+    m = doc.metadata
+    assert (m.title, m.authors, m.doi, m.year, m.journal, m.pmid) == (
+        "A pretend report", ["Bruno Lupi", "Sara Orsi"], "10.9999/pretend.7", 2018, "Pretend Reports", "29999999")
