@@ -75,6 +75,13 @@ def _fmt(x: float) -> str:
     return f"{x:g}" if abs(x) >= 0.01 or x == 0 else f"{x:.2g}"
 
 
+def _text(value: Any) -> str:
+    """A cell as text; None and NaN (rows read back from CSV) are empty."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    return str(value).strip()
+
+
 def _json_list(value: Any) -> list:
     """A list column (``flags``, ``evidence``) whether it holds a list or its JSON text (CSV rows)."""
     if isinstance(value, str):
@@ -282,16 +289,16 @@ def _period(group: str) -> str:
 def group_key(row: dict) -> tuple[str, str]:
     """The group a row describes, so that "Only SR" and "SR" (or "SR after MMF failure" and
     "Sequential MMF+SR") meet: period prefix + normalised drug/diagnosis label."""
-    group = str(row.get("group") or "overall")
+    group = _text(row.get("group")) or "overall"
     period = _period(group) if row.get("group_type") != "period" else group
     gtype = row.get("group_type")
     last = group.rsplit(" / ", 1)[-1]
     if re.match(r"other(s|\b)", last, re.I):  # "others", "other diagnosis", "Other AICs": the complement
         return period.lower(), "other"
-    if gtype == "treatment" and row.get("intervention"):
-        label = "+".join(sorted(str(row["intervention"]).lower().split("+")))
-    elif gtype == "diagnosis" and row.get("population"):
-        label = str(row["population"]).lower()
+    if gtype == "treatment" and _text(row.get("intervention")):
+        label = "+".join(sorted(_text(row["intervention"]).lower().split("+")))
+    elif gtype == "diagnosis" and _text(row.get("population")):
+        label = _text(row["population"]).lower()
     elif gtype in ("overall", "period"):
         label = "overall"
     else:
@@ -314,7 +321,7 @@ COMPOSITION = ("patients",)  # distribution rows: how many of the cohort are in 
 
 
 def _composition(row: dict) -> bool:
-    return row.get("outcome") in COMPOSITION and str(row.get("group") or "overall") != "overall"
+    return row.get("outcome") in COMPOSITION and (_text(row.get("group")) or "overall") != "overall"
 
 
 def _group_size(row: dict) -> float | None:
@@ -394,7 +401,7 @@ def subgroup_sums(rows: list[dict], doc: Any = None) -> list[list[str]]:
     overall: dict[tuple, int] = {}
     parts: dict[tuple, list[int]] = defaultdict(list)
     for i, r in enumerate(rows):
-        group, gtype = str(r.get("group") or "overall"), r.get("group_type")
+        group, gtype = _text(r.get("group")) or "overall", r.get("group_type")
         base = (r.get("study_id"), places[i], r.get("outcome"), r.get("unit"))
         if gtype in ("overall", "period"):
             overall[base + ((group if gtype == "period" else "").lower(),)] = i

@@ -171,3 +171,16 @@ def test_composition_rows_give_the_group_size():
     out = check(rows, doc)
     assert "total 31 in results vs 33 in Table 3" in out[0]["flags"]
     assert not any("total 96" in f for f in out[0]["flags"])
+
+
+def test_rows_read_back_from_csv_with_nan_and_json_text():
+    nan = float("nan")
+    rows = [row(group=nan, group_type="overall", intervention=nan, population=nan, events=13, total=96,
+                reported_value=13, reported_scale="percent", ci_low=nan, ci_high=nan, flags='["kept"]',
+                evidence='[{"quote": "13", "page": 1, "start": 0, "end": 2}]'),
+            row(group="overall", group_type="overall", events=nan, total=96, reported_value=14,
+                reported_scale="percent")]
+    out = check(rows, None)
+    assert out[0]["flags"][0] == "kept" and any("truncated" in f for f in out[0]["flags"])
+    assert any("percent 13 in page 1 vs 14" in f for f in out[0]["flags"])
+    assert not any("nan" in f.lower() for r in out for f in r["flags"])
