@@ -12,9 +12,12 @@ Numbers follow metafor 3.8-1 (``regtest.rma``, ``trimfill.rma.uni``), checked ag
   test was (the oracle's knha entries equal its z entries when studies are filled); with no study
   filled it returns the original fit, so the test is kept then. ``TrimFillResult.fit.test`` says
   which one applies.
-* where metafor stops or returns NA (k = 2, equal standard errors, no residual degrees of freedom,
-  all effects identical, no convergence) litmeta raises :class:`meta.errors.MetaError` instead of
-  showing a NaN as a number.
+* where metafor stops or returns NA/NaN/Inf (k = 1, equal standard errors, no residual degrees
+  of freedom, no convergence, R0 with no study below the estimate) litmeta raises
+  :class:`meta.errors.MetaError` instead of showing a NaN as a number. It also refuses three
+  cases where metafor still prints numbers: a regression on the SEs with k = 2 (metafor's EE
+  model runs a line through two points), trim-and-fill when all effects are identical (metafor
+  returns the unchanged fit), and a test scaled by residuals that are rounding noise.
 """
 from __future__ import annotations
 
@@ -59,7 +62,8 @@ def _exact_fit(y: np.ndarray, X: np.ndarray, coef: np.ndarray, w: np.ndarray) ->
     return float(np.dot(w, r * r)) <= 1e-20 * float(np.dot(w, y * y))
 
 
-_EXACT = "the regression on the standard errors fits exactly (residual variance 0), so its test is undefined"
+_EXACT = ("the regression on the standard errors fits exactly (residual variance 0), "
+          "so its test is undefined")
 
 
 def _sei_regression(y: np.ndarray, v: np.ndarray, X: np.ndarray, method: str, test: str,
