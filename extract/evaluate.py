@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-from .consistency import _json_list
+from .consistency import _json_list, _text
 from .vocab import fold as _fold
 
 GOLD_DIR = Path(__file__).resolve().parents[1] / "corpus" / "gold"
@@ -121,12 +121,6 @@ def _is_rate_scale(scale: Any) -> bool:
 def _is_percent_scale(scale: Any) -> bool:
     s = str(scale or "").lower()
     return "percent" in s or s.strip() == "%"
-
-
-def _text(value: Any) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return ""
-    return str(value).strip()
 
 
 # --- facts ------------------------------------------------------------------------------------
