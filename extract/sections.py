@@ -105,6 +105,7 @@ def find_sections(text: str, tables: Sequence[Table] = (),
     marks = _structured_abstract(marks)
     marks = _add_references(marks, lines)
     marks = _add_title(marks, lines, text, title)
+    marks = _unlabelled_abstract(marks, lines)
     sections: list[Section] = []
     for i, (start, name, heading) in enumerate(marks):
         end = marks[i + 1][0] if i + 1 < len(marks) else len(text)
@@ -280,6 +281,31 @@ def _add_references(marks: list[Mark], lines: list[Line]) -> list[Mark]:
                 return sorted(marks, key=lambda m: m[0])
         elif line.text.strip() and not (run and line.text.startswith((" ", "\t"))):
             run = []
+    return marks
+
+
+def _unlabelled_abstract(marks: list[Mark], lines: list[Line]) -> list[Mark]:
+    """No abstract heading: the first paragraph of 40+ words soon after the title is the abstract.
+
+    Preview pages and database records print the abstract without a heading; a paragraph that
+    long, directly under the title block and before any other part, is read as one (a guess, so
+    its heading is empty).
+    """
+    if any(m[1] == "abstract" for m in marks):
+        return marks
+    title = next((m for m in marks if m[1] == "title"), None)
+    if title is None:
+        return marks
+    after = [m[0] for m in marks if m[0] > title[0]]
+    limit = min(after) if after else None
+    for line in lines:
+        if line.start <= title[0] + len(title[2]) or (limit is not None and line.start >= limit):
+            continue
+        if line.start > title[0] + len(title[2]) + 1500:
+            break
+        if len(line.text.split()) >= 40 and "\t" not in line.text:
+            lead = len(line.text) - len(line.text.lstrip())
+            return sorted(marks + [(line.start + lead, "abstract", "")], key=lambda m: m[0])
     return marks
 
 

@@ -223,3 +223,14 @@ def test_pipe_table_without_outer_pipes_and_setext_rule(tmp_path):
     assert t.header == [["Arm", "n"]] and t.frame["n"].tolist() == ["1", "2"]
     for c in t.cells:
         assert doc.text[c.start:c.end] == c.text
+
+
+@needs_shared
+def test_unlabelled_abstract_on_preview_page():
+    doc = read(SEEDS / "bindl2005_ipex.txt")
+    names = [s.name for s in doc.sections]
+    assert names[:2] == ["title", "abstract"]
+    abstract = doc.sections[1]
+    assert abstract.heading == ""  # guessed, not printed
+    assert doc.section_of(doc.text.index("3 patients")) == "abstract"
+    assert doc.section_of(doc.text.rindex("3 patients")) == "discussion"

@@ -141,3 +141,10 @@ def test_okur_seed_references_merge_duplicate_heading():
 def test_caption_labels(line, label, caption):
     from extract.tables import split_caption
     assert split_caption(line) == (label, caption)
+
+
+def test_unlabelled_abstract_needs_a_long_paragraph():
+    words = " ".join(f"w{i}" for i in range(45))
+    text = f"An invented title for testing\n\n{words}.\n\nDiscussion\n\nShort."
+    assert names(text) == ["title", "abstract", "discussion"]
+    assert names("An invented title for testing\n\nShort text only.\n\nDiscussion\n\nx.") == ["title", "discussion"]
