@@ -152,3 +152,14 @@ def test_no_numbers_gives_one_bibliographic_row():
 def test_surname_keys(name, key):
     assert surname_key(name) == key
     assert study_id(name, 2024) == key + "2024"
+
+
+def test_episodes_by_infection_type_follow_the_events_sentence():
+    doc = make("A total of 30 patients were treated. Nine severe infections occurred in 7/30 patients (23%), mostly "
+               "pneumonia (6). The other events were sepsis (2) and cellulitis (1).")
+    ctx = context_for(doc)
+    rows = [r for r in safety_rows(ctx, cohort(ctx)) if r["group_type"] == "infection_type"]
+    assert {(r["group"], r["events"], r["unit"], r["outcome"]) for r in rows} == {
+        ("pneumonia", 6, "episodes", "serious_infection"), ("sepsis", 2, "episodes", "serious_infection"),
+        ("cellulitis", 1, "episodes", "serious_infection")}
+    assert_proof(doc, rows)

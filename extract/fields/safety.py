@@ -87,7 +87,9 @@ def safety_rows(ctx: Context, coh: Cohort) -> list[dict]:
         groups.update(sent)
         if sent.paragraph != recent_paragraph:
             recent, recent_paragraph = [], sent.paragraph
-        outcomes = [t for t in ctx.terms(sent, "outcome") if t.label in SAFETY]
+        kinds = ctx.terms(sent, "infection_type")  # "abdominal infections" names a type, not another outcome
+        outcomes = [t for t in ctx.terms(sent, "outcome") if t.label in SAFETY
+                    and not any(k.start <= t.start and t.end <= k.end for k in kinds)]
         times += _person_time(ctx, sent, groups)
         rows += _deaths(ctx, sent, coh, groups)
         if outcomes:
@@ -95,6 +97,8 @@ def safety_rows(ctx: Context, coh: Cohort) -> list[dict]:
             rows += _episodes(ctx, sent, coh, groups, outcomes)
             recent = outcomes
         rows += _cumulative(ctx, sent, groups)
+        if recent:
+            rows += _by_type(ctx, sent, groups, recent)
         if recent:  # "… with a rate of 0.40 per 100 person-months" after a sentence naming the events
             rows += _rates(ctx, sent, groups, outcomes or recent)
     rows = _link(rows, times, ctx.vocab)
@@ -242,6 +246,24 @@ def _rates(ctx: Context, sent: Sentence, groups: _Groups, outcomes: list[Term]) 
 
 _CUMULATIVE = re.compile(r"\bcumulative\s+(?:hazard|incidence|risk|probability)\b", re.I)
 _TIME_POINT = re.compile(r"\b(?:at|after|within|by)\s+(?:\d+|one|two|three|four|five|ten)\s+(?:months?|years?|weeks?|days?)\b", re.I)
+
+
+def _by_type(ctx: Context, sent: Sentence, groups: _Groups, outcomes: list[Term]) -> list[dict]:
+    """"mostly pneumonias (10) … sepsis (2)": episodes per infection type, as printed."""
+    out = []
+    text = ctx.doc.text
+    main = "serious_infection" if any(t.label == "serious_infection" for t in outcomes) else outcomes[0].label
+    if main not in ("serious_infection", "infection"):
+        return out
+    for t in ctx.terms(sent, "infection_type"):
+        m = re.match(r"\s*\((?P<n>\d+)\)", text[t.end:t.end + 8])
+        if not m:
+            continue
+        s = t.end + m.start("n")
+        group, _ = groups.label(re.sub(r"\s+", " ", t.text))
+        out.append(finding(ctx.doc, main, [(t.start, t.end), (s, t.end + m.end("n"))], group=group,
+                           group_type="infection_type", events=int(m.group("n")), unit="episodes", confidence=0.8))
+    return out
 
 
 def _cumulative(ctx: Context, sent: Sentence, groups: _Groups) -> list[dict]:
