@@ -671,8 +671,8 @@ def _render_eval(result) -> None:
     out.print(table)
     e = result.evidence
     share = fmt(e.verifiable / e.items) if e.items else "-"
-    out.print(f"verifiable quotes: {e.verifiable}/{e.items} ({share}); "
-              f"numbers without evidence: {e.without_evidence}/{e.numbers}")
+    out.print(f"verifiable quotes: {e.verifiable}/{e.items} ({share}); numbers with a verifiable quote: "
+              f"{e.numbers_verified}/{e.numbers}; numbers without evidence: {e.without_evidence}/{e.numbers}")
     bad = result.to_dict()["bad_files"]
     if bad["checked"]:
         out.print(f"unreadable inputs refused as expected: {bad['as_expected']}/{bad['checked']}")

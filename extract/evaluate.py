@@ -302,6 +302,7 @@ class EvidenceScore:
     items: int = 0
     verifiable: int = 0
     numbers: int = 0
+    numbers_verified: int = 0  # numbers held by a quote that is verbatim at its offsets and page
     without_evidence: int = 0
     unverified: list[str] = field(default_factory=list)
     unsupported: list[str] = field(default_factory=list)
@@ -310,6 +311,7 @@ class EvidenceScore:
         self.items += other.items
         self.verifiable += other.verifiable
         self.numbers += other.numbers
+        self.numbers_verified += other.numbers_verified
         self.without_evidence += other.without_evidence
         self.unverified += other.unverified
         self.unsupported += other.unsupported
@@ -317,7 +319,9 @@ class EvidenceScore:
     def to_dict(self) -> dict:
         return {"items": self.items, "verifiable": self.verifiable,
                 "verifiable_share": self.verifiable / self.items if self.items else None,
-                "numbers": self.numbers, "without_evidence": self.without_evidence,
+                "numbers": self.numbers, "numbers_verified": self.numbers_verified,
+                "numbers_verified_share": self.numbers_verified / self.numbers if self.numbers else None,
+                "without_evidence": self.without_evidence,
                 "unverified": self.unverified[:20], "unsupported": self.unsupported[:20]}
 
 
@@ -327,6 +331,7 @@ def check_evidence(rows: Iterable[dict], doc: Any) -> EvidenceScore:
     for r in rows:
         ev = [e for e in _json_list(r.get("evidence")) if isinstance(e, dict)]
         quoted: list[float] = []
+        verified: list[float] = []
         for e in ev:
             out.items += 1
             start, end, quote = e.get("start"), e.get("end"), e.get("quote", "")
@@ -336,6 +341,8 @@ def check_evidence(rows: Iterable[dict], doc: Any) -> EvidenceScore:
             if not ok:
                 out.unverified.append(f"{r.get('source')}: {quote!r} at {start}-{end} p.{e.get('page')}")
             quoted += _numbers_in(quote)
+            if ok:
+                verified += _numbers_in(quote)
         flags = " ".join(str(f) for f in _json_list(r.get("flags")))
         for col in ("events", "total", "person_time", "reported_value", "ci_low", "ci_high"):
             v = _num(r.get(col))
@@ -343,6 +350,7 @@ def check_evidence(rows: Iterable[dict], doc: Any) -> EvidenceScore:
                 continue
             out.numbers += 1
             derived = re.search(rf"(?<![\d.]){re.escape(_fmt(v))}\s*=", flags)
+            out.numbers_verified += bool(any(_same_number(v, q) for q in verified) or derived)
             if not any(_same_number(v, q) for q in quoted) and not derived:
                 out.without_evidence += 1
                 out.unsupported.append(f"{r.get('source')}: {col} {_fmt(v)} ({r.get('group')}, {r.get('outcome')})")
@@ -446,7 +454,8 @@ class EvalResult:
         for k, s in list(self.scores.items()) + [("numeric", self.numeric)]:
             lines.append(f"{k:<13}{s.gold:>6}{s.extracted:>6}{_pct(s.precision):>7}{_pct(s.recall):>7}{_pct(s.f1):>7}")
         e = self.evidence
-        lines.append(f"verifiable quotes {e.verifiable}/{e.items}; numbers without evidence {e.without_evidence}/{e.numbers}")
+        lines.append(f"verifiable quotes {e.verifiable}/{e.items}; numbers with a verifiable quote "
+                     f"{e.numbers_verified}/{e.numbers}; numbers without evidence {e.without_evidence}/{e.numbers}")
         return "\n".join(lines)
 
 

@@ -92,6 +92,7 @@ def test_evidence_is_verified_at_its_offsets_and_numbers_need_a_quote():
     assert (e.items, e.verifiable) == (6, 5)          # the fake "0.09" at 0-4 is not the text there
     # row 2: events 16 and ci_high 0.3 have no quote holding them; ci_low 0.09 is quoted (wrongly placed)
     assert e.numbers == 8 and e.without_evidence == 2
+    assert e.numbers_verified == 5                    # 0.09 is quoted, but not where its offsets say
     derived = dict(rows_fixture()[0], total=30, flags=["total 30 = 13 with + 17 without the event"])
     assert check_evidence([derived], doc).without_evidence == 0
     wrong_page = dict(rows_fixture()[0], evidence=[ev("13", page=2)])
