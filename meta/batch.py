@@ -15,7 +15,7 @@ import pandas as pd
 from scipy import special
 
 from meta.errors import MetaError
-from meta.estimators import DEFAULT_CONTROL, normalise_method
+from meta.estimators import DEFAULT_CONTROL, DIVERGENCE_WINDOW, normalise_method
 
 
 @dataclass
@@ -185,12 +185,19 @@ def _iterate(r: _Rows, active, step, tol: float, maxiter: int, state: dict | Non
     idx = np.flatnonzero(active)
     y, v, same, k, tt = r.y[idx], r.v[idx], r.same[idx], r.k[idx].astype(float), t[idx]
     st = {key: val[idx] for key, val in (state or {}).items()}
+    watch = np.full(idx.size, np.inf)
     it = 0
     while idx.size:
         it += 1
         new = step(y, v, same, k, tt, st)
-        done = np.abs(new - tt) <= tol + rel * np.abs(new)
+        change = np.abs(new - tt)
+        done = change <= tol + rel * np.abs(new)
         tt = new
+        if it % DIVERGENCE_WINDOW == 0:       # same early stop as meta.estimators._diverging
+            grew = ~done & (change >= watch)
+            conv[idx[grew]] = False
+            done |= grew
+            watch = change
         if it > maxiter:
             conv[idx[~done]] = False
             done[:] = True
@@ -200,6 +207,7 @@ def _iterate(r: _Rows, active, step, tol: float, maxiter: int, state: dict | Non
             keep = ~done
             idx, y, v, same, k, tt = idx[keep], y[keep], v[keep], same[keep], k[keep], tt[keep]
             st = {key: val[keep] for key, val in st.items()}
+            watch = watch[keep]
     return t, conv, iters
 
 
@@ -224,6 +232,7 @@ def _fisher(r: _Rows, m: str, ctl):
             else:
                 adj = (_sum(rr * rr) - (s - s2 / s)) / (s2 - 2.0 * _sum(w2 * w) / s + s2 * s2 / (s * s))
         adj = adj * stepadj
+        adj = np.where((t == 0.0) & (adj < 0.0), 0.0, adj)   # halving would underflow to -0: stay at 0
         neg = t + adj < 0.0
         while neg.any():
             adj = np.where(neg, adj / 2.0, adj)

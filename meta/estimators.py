@@ -11,6 +11,7 @@ finding of Q(tau²) = k - 1 on [0, tau2_max]. ``threshold`` (scoring) and ``tol`
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -279,6 +280,21 @@ def _loglik(y, v, t: float, method: str) -> float:
     return ll - 0.5 * float(np.log(w.sum())) if method == "REML" else ll
 
 
+#: Fisher scoring is judged to diverge when its step has not shrunk over this many iterations
+DIVERGENCE_WINDOW = 50
+
+
+def _diverging(it: int, change: float, watch: list[float]) -> bool:
+    """True when the step size at iteration ``it`` (a multiple of the window) is not below the one a
+    window earlier: the iterates oscillate with non-decreasing amplitude and will not converge
+    (metafor would stop at maxiter with "did not converge"; stopping early saves the time)."""
+    if it % DIVERGENCE_WINDOW:
+        return False
+    grew = change >= watch[0]
+    watch[0] = change
+    return grew
+
+
 def _fisher(y, v, method, ctl) -> Tau2Result:
     k = y.size
     init = ctl.get("tau2_init")
@@ -290,15 +306,18 @@ def _fisher(y, v, method, ctl) -> Tau2Result:
     it = 0
     conv = True
     change = threshold + 1.0
+    watch = [math.inf]
     while change > threshold:
         it += 1
         old = t
         adj = fisher_step(y, v, t, method, same) * stepadj
+        if t == 0.0 and adj < 0.0:
+            adj = 0.0   # metafor halves until the step underflows to -0: tau² stays 0
         while t + adj < 0.0:
             adj /= 2.0
         t = t + adj
         change = abs(old - t)
-        if it > maxiter:
+        if it > maxiter or _diverging(it, change, watch):
             conv = False
             break
     t = max(0.0, t)

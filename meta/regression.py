@@ -126,6 +126,8 @@ def _fisher_mods(y, v, X, m, t, ctl) -> tuple[float, float, bool]:
         else:
             adj = (float(y @ Py) * k / (k - p) - k) / float(w.sum())
         adj *= float(ctl["stepadj"])
+        if t == 0.0 and adj < 0.0:
+            adj = 0.0   # metafor halves until the step underflows to -0: tau² stays 0
         while t + adj < 0.0:
             adj /= 2.0
         t += adj
