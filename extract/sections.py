@@ -143,8 +143,6 @@ def _orphan_captions(lines: list[Line], tables: Sequence[Table]) -> list[Section
         stripped = line.text.strip().lstrip("#").strip()
         if not stripped or len(stripped) > 200 or not is_caption(stripped):
             continue
-        if any(t.start <= line.end and line.start <= t.end for t in tables):
-            continue
         prev = lines[i - 1].text.rstrip() if i else ""
         if (set(prev) - set("-=_* ") and (prev[-1].isalpha() or prev[-1] in ",;(-") and "\t" not in prev
                 and heading_name(prev) is None):
@@ -162,6 +160,8 @@ def _orphan_captions(lines: list[Line], tables: Sequence[Table]) -> list[Section
             j += 1
         end = rows_end if rows_end is not None else loose_end
         start = line.start + line.text.index(stripped[0])
+        if any(t.start < end and start < t.end for t in tables):
+            continue  # the caption of a table the reader parsed
         out.append(Section("tables", split_caption(stripped)[0] or "table", start, end))
     return out
 

@@ -162,6 +162,6 @@ def _add_sections(doc: Document) -> None:
     except ImportError:
         return
     try:
-        doc.sections = find_sections(doc.text)
+        doc.sections = find_sections(doc.text, doc.tables, title=doc.metadata.title)
     except Exception as exc:  # noqa: BLE001 - sections are a convenience, never a failure
         doc.warnings.append(f"sections not found ({type(exc).__name__})")
