@@ -183,6 +183,17 @@ def test_bad_corrections_are_refused_whole(review, changes, message):
     assert rows_of(ws).loc[rid, "total"] == 20
 
 
+def test_values_have_one_spelling():
+    from extract.workspace.values import canon
+
+    assert canon("events", "13") == canon("events", 13.0) == canon("events", " 13 ") == "13"
+    assert canon("ci_high", 0.30000000000000004) == canon("ci_high", "0.3") == "0.3"
+    assert canon("multicenter", True) == canon("multicenter", "TRUE") == "true"
+    assert canon("evidence", '[{"quote": "x", "page": 1}]') == canon("evidence", [{"page": 1, "quote": "x"}])
+    assert canon("title", float("nan")) is None and canon("title", "") is None
+    assert canon("pmid", 12345678.0) == "12345678"
+
+
 def test_row_ids_accept_unique_prefixes_only(review):
     ws, _ = review
     rid = row_where(ws, outcome="death")

@@ -32,9 +32,12 @@ def is_empty(value: Any) -> bool:
 
 
 def _number(text: str) -> str:
+    """15 significant digits: a float's last-bit noise (0.30000000000000004 from an imprecise
+    JSON reader) is not a reviewer's edit, and no printed figure has more digits than that."""
     x = float(text)
     if not math.isfinite(x):
         raise ValueError(text)
+    x = float(f"{x:.15g}")
     return str(int(x)) if x.is_integer() and abs(x) < 2**53 else repr(x)
 
 
