@@ -26,6 +26,8 @@ from .errors import ReadError
 from .fields.base import Context, Fact, context_for
 from .fields.bibliography import extract_bibliography, study_id
 from .fields.design import extract_design, infer_design
+from .fields.guideline import recommendations
+from .fields.references import citations
 from .fields.interventions import studied_drugs, treatment_groups
 from .fields.population import cohort, distribution, period_groups, sex_and_age
 from .fields.response import response_rows
@@ -46,6 +48,7 @@ class ExtractionResult:
     rows: pd.DataFrame
     documents: list[Document] = field(default_factory=list)
     failures: list[tuple[str, str]] = field(default_factory=list)
+    guidance: dict[str, dict] = field(default_factory=dict)  # source → recommendations and citations (guidelines, reviews)
 
 
 @lru_cache(maxsize=None)
@@ -151,6 +154,12 @@ def _prove_totals(rows: list[dict], cohort_rows: list[dict]) -> None:
         source = next((c for c in cohort_rows if c["events"] == total and c is not r), None)
         if source and source["evidence"]:
             r["evidence"].append(source["evidence"][0])
+
+
+def extract_guidance(doc: Document, vocab: Vocab | None = None) -> dict[str, list[dict]]:
+    """A guideline's or review's recommendations per disease and its reference list as citation records."""
+    ctx = context_for(doc, vocab or load_vocab())
+    return {"recommendations": recommendations(ctx), "citations": citations(doc)}
 
 
 def _study_evidence(doc: Document, facts: dict[str, Fact]) -> list[dict]:
@@ -281,7 +290,10 @@ def _one(path: str, cache: Any) -> tuple[str, list[dict] | None, Document | None
     except Exception as exc:  # a reader bug must not stop the batch; say which file and why
         return path, None, None, f"{path}: cannot be read ({type(exc).__name__}: {exc})"
     try:
-        return path, extract_document(doc), doc, None
+        rows = extract_document(doc)
+        if rows and rows[0]["design"] in _NO_DATA_DESIGNS:
+            doc.metadata.extra["guidance"] = extract_guidance(doc)
+        return path, rows, doc, None
     except Exception as exc:
         return path, None, doc, f"{path}: extraction failed ({type(exc).__name__}: {exc})"
 
@@ -326,6 +338,8 @@ def extract_paths(paths: Iterable[str | Path], workers: int = 1, cache: Any = No
     per_path = [(p, rows) for p, rows, _, err in results if rows is not None]
     _suffix_clashes(per_path)
     records = [r for _, rows in per_path for r in rows]
-    return ExtractionResult(rows=make_frame(records),
-                            documents=[d for _, rows, d, err in results if d is not None and err is None],
-                            failures=[(p, err) for p, _, _, err in results if err is not None])
+    documents = [d for _, rows, d, err in results if d is not None and err is None]
+    return ExtractionResult(rows=make_frame(records), documents=documents,
+                            failures=[(p, err) for p, _, _, err in results if err is not None],
+                            guidance={d.source: d.metadata.extra["guidance"] for d in documents
+                                      if "guidance" in d.metadata.extra})
