@@ -473,6 +473,8 @@ def add_workspace_commands(sub) -> None:
         p.add_argument("workspace", metavar="REVIEW_DIR")
         p.add_argument("--json", action="store_true", help="a JSON list on stdout")
         p.set_defaults(func=_ws_command(func))
+    sub.choices["disagreements"].add_argument(
+        "--agreed", action="store_true", help="instead: values all reviewers agree on that are not in force yet")
     p = sub.add_parser("history", help="the audit trail (of one row)")
     p.add_argument("workspace", metavar="REVIEW_DIR")
     p.add_argument("row_id", metavar="ROW_ID", nargs="?")
@@ -584,10 +586,11 @@ def cmd_ws_disagreements(args) -> int:
     from extract.workspace import disagreements, open_workspace
 
     with open_workspace(args.workspace) as ws:
-        records = [d.to_dict() for d in disagreements(ws.conn)]
+        records = [d.to_dict() for d in disagreements(ws.conn, agreed=getattr(args, "agreed", False))]
     if not args.json:
         records = [{**r, "values": "; ".join(f"{k}: {v}" for k, v in r["values"].items())} for r in records]
-    _print_records(records, ["row_id", "study_id", "field", "values"], "disagreements", args.json)
+    _print_records(records, ["row_id", "study_id", "field", "values"], "agreed, not in force" if args.agreed
+                   else "disagreements", args.json)
     return EXIT_OK
 
 

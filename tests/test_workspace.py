@@ -261,6 +261,19 @@ def test_double_extraction_disagreement_and_resolution(review):
     assert disagreements(ws.conn) == [] and rows_of(ws).loc[rid, "events"] == 6
     enter(ws, rid, {"events": "7"}, reviewer="bob")  # a later entry reopens it
     assert [d.values for d in disagreements(ws.conn)] == [{"ann": "6", "bob": "7"}]
+    assert disagreements(ws.conn, agreed=True) == []
+
+
+def test_double_extraction_agreement_not_in_force_is_listed(review):
+    ws, _ = review
+    rid = row_where(ws, outcome="death")
+    enter(ws, rid, {"total": "21"}, reviewer="ann")
+    enter(ws, rid, {"total": "21", "events": "1"}, reviewer="bob")  # events=1 is what is in force
+    assert disagreements(ws.conn) == []
+    [a] = disagreements(ws.conn, agreed=True)
+    assert (a.row_id, a.field, a.values) == (rid, "total", {"ann": "21", "bob": "21"})
+    resolve(ws, rid, {"total": "21"}, reason="both reviewers", reviewer="ann")
+    assert disagreements(ws.conn, agreed=True) == [] and rows_of(ws).loc[rid, "total"] == 21
 
 
 # --- the audit trail --------------------------------------------------------------------------

@@ -63,7 +63,12 @@ def conflicts(conn: sqlite3.Connection) -> list[Conflict]:
     return out
 
 
-def disagreements(conn: sqlite3.Connection) -> list[Disagreement]:
+def disagreements(conn: sqlite3.Connection, agreed: bool = False) -> list[Disagreement]:
+    """Fields where reviewers who checked a row differ (unresolved since their last entry).
+
+    ``agreed=True`` lists the other actionable case instead: every reviewer holds the same value
+    and it is not the value in force (settle it with ``resolve``, as for a disagreement).
+    """
     state = load_state(conn)
     checked: dict[str, dict[str, int]] = {}
     for row_id, reviewer, seq in conn.execute("SELECT row_id, reviewer, seq FROM checks"):
@@ -81,6 +86,10 @@ def disagreements(conn: sqlite3.Connection) -> list[Disagreement]:
         extracted = state.extracted.get(row_id, {}).get(field)
         values = {r: given[r][0] if r in given else extracted for r in sorted(reviewers)}
         latest = max([s for _, s in given.values()] + list(reviewers.values()))
-        if len(set(values.values())) > 1 and resolved.get((row_id, field), -1) < latest:
+        if resolved.get((row_id, field), -1) > latest:
+            continue
+        distinct = set(values.values())
+        in_force = state.corrections.get(row_id, {}).get(field, extracted)
+        if (len(distinct) > 1) if not agreed else (len(distinct) == 1 and distinct != {in_force}):
             out.append(Disagreement(row_id, state.extracted.get(row_id, {}).get("study_id"), field, values))
     return out
