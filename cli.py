@@ -277,7 +277,7 @@ def cmd_pool(args) -> int:
     else:
         from rich.console import Console
 
-        Console().print(result.summary(), markup=False, highlight=False)
+        Console().print(result.summary(), markup=False, highlight=False, soft_wrap=True)
     return EXIT_OK
 
 
