@@ -11,7 +11,10 @@ are data (``section_headings.json``); this module only decides which lines are h
 - run-in labels at the start of a paragraph ("**Results:** 13 of 96 …", "Keywords: …"): before
   the first real heading they mark a structured abstract;
 - a block of numbered references ("[1] …", "1. 1.") when no heading names it;
-- table spans (given by the reader) as ``tables`` parts nested inside the others.
+- the title: a level-1 heading, the metadata title where it is printed, or a guessed line;
+  an abstract without heading: the first long paragraph under the title (a guess);
+- table spans (given by the reader, or a "Table N" caption with the rows below it) as
+  ``tables`` parts nested inside the others.
 """
 from __future__ import annotations
 
@@ -70,15 +73,16 @@ def heading_name(heading: str) -> str | None:
     return vocabulary()[0].get(normalise(heading))
 
 
+def _text_start(line: Line) -> int:
+    """Offset of the first non-blank character of a line."""
+    return line.start + len(line.text) - len(line.text.lstrip())
+
+
 def iter_lines(text: str) -> Iterator[Line]:
     pos = 0
     for raw in text.split("\n"):
         yield Line(raw, pos, pos + len(raw))
         pos += len(raw) + 1
-
-
-def _blank(line: Line | None) -> bool:
-    return line is None or not line.text.strip()
 
 
 def find_sections(text: str, tables: Sequence[Table] = (),
@@ -99,7 +103,7 @@ def find_sections(text: str, tables: Sequence[Table] = (),
     lines = list(iter_lines(text))
     marks = _known_headings(text, headings)
     taken = {m[0] for m in marks}
-    found = (_headings(lines) if plain_lines else []) + _run_in(lines, text)
+    found = (_headings(lines) if plain_lines else []) + _run_in(lines)
     marks += [m for m in found if m[0] not in taken]
     marks.sort(key=lambda m: m[0])
     marks = _structured_abstract(marks)
@@ -116,13 +120,13 @@ def find_sections(text: str, tables: Sequence[Table] = (),
             sections[-1].heading = sections[-1].heading or heading
             continue
         sections.append(Section(name, heading, start, end))
-    sections.extend(table_sections(tables, text))
+    sections.extend(table_sections(tables))
     sections.extend(_orphan_captions(lines, tables))
     sections.sort(key=lambda s: (s.start, -s.end))
     return sections
 
 
-def table_sections(tables: Iterable[Table], text: str = "") -> list[Section]:
+def table_sections(tables: Iterable[Table]) -> list[Section]:
     """One ``tables`` section per table span (caption to footnotes)."""
     out = []
     for t in tables:
@@ -231,7 +235,7 @@ def _headings(lines: list[Line]) -> list[Mark]:
     return marks
 
 
-def _run_in(lines: list[Line], text: str) -> list[Mark]:
+def _run_in(lines: list[Line]) -> list[Mark]:
     names, labels = vocabulary()
     marks: list[Mark] = []
     for line in lines:
@@ -240,11 +244,9 @@ def _run_in(lines: list[Line], text: str) -> list[Mark]:
             continue
         key = normalise(m.group(1))
         if key in labels:
-            marks.append((line.start + len(line.text) - len(line.text.lstrip()), "abstract-label",
-                          m.group(1).strip()))
+            marks.append((_text_start(line), "abstract-label", m.group(1).strip()))
         elif names.get(key) in ("other", "abstract"):
-            marks.append((line.start + len(line.text) - len(line.text.lstrip()), names[key],
-                          m.group(1).strip()))
+            marks.append((_text_start(line), names[key], m.group(1).strip()))
     return marks
 
 
@@ -276,8 +278,7 @@ def _add_references(marks: list[Mark], lines: list[Line]) -> list[Mark]:
         if _REF_LINE.match(line.text):
             run.append(line)
             if len(run) >= 3:
-                first = run[0]
-                marks = marks + [(first.start + len(first.text) - len(first.text.lstrip()), "references", "")]
+                marks = marks + [(_text_start(run[0]), "references", "")]
                 return sorted(marks, key=lambda m: m[0])
         elif line.text.strip() and not (run and line.text.startswith((" ", "\t"))):
             run = []
@@ -304,8 +305,7 @@ def _unlabelled_abstract(marks: list[Mark], lines: list[Line]) -> list[Mark]:
         if line.start > title[0] + len(title[2]) + 1500:
             break
         if len(line.text.split()) >= 40 and "\t" not in line.text:
-            lead = len(line.text) - len(line.text.lstrip())
-            return sorted(marks + [(line.start + lead, "abstract", "")], key=lambda m: m[0])
+            return sorted(marks + [(_text_start(line), "abstract", "")], key=lambda m: m[0])
     return marks
 
 
@@ -356,5 +356,4 @@ def _add_title(marks: list[Mark], lines: list[Line], text: str = "", title: str 
     line = guess_title(lines, before=min(main) if main else None)
     if line is None or any(m[0] == line.start for m in marks):
         return marks
-    lead = len(line.text) - len(line.text.lstrip())
-    return sorted(marks + [(line.start + lead, "title", line.text.strip())], key=lambda m: m[0])
+    return sorted(marks + [(_text_start(line), "title", line.text.strip())], key=lambda m: m[0])
