@@ -105,13 +105,14 @@ def pool(data: pd.DataFrame, measure: str | None = DEFAULT_MEASURE, method: str 
         sub = analyse(effects, data[group].tolist(), result.method, result.test, level, fit_one, **control)
         result.subgroups = sub.separate
         result.between = sub.between
-        result.mods = sub
+        result.subgroup_models = sub
         result.warnings += sub.warnings
     return result
 
 
-def pool_many(yi, vi, method: str = "REML", test: str = "z", level: float = 95):
-    """Fit many meta-analyses at once: one per row of the 2-D ``yi``/``vi`` (NaN-padded)."""
+def pool_many(yi, vi, method: str = "REML", test: str = "z", level: float = 95, **control):
+    """Fit many meta-analyses at once: one per row of the 2-D ``yi``/``vi`` (NaN-padded); see
+    :func:`meta.batch.pool_many`."""
     from meta.batch import pool_many as _pool_many
 
-    return _pool_many(yi, vi, method=method, test=test, level=level)
+    return _pool_many(yi, vi, method=method, test=test, level=level, **control)

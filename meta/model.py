@@ -71,13 +71,13 @@ def _prep(yi, vi) -> tuple[np.ndarray, np.ndarray]:
         raise MetaError(f"yi has {y.size} values but vi has {v.size}")
     if y.size < 1:
         raise MetaError("no studies to pool (need at least 1)")
+    if np.isfinite(y).all() and (v > 0).all() and np.isfinite(v).all():
+        return y, v
     bad = np.flatnonzero(~np.isfinite(y) | ~np.isfinite(v))
     if bad.size:
         raise MetaError(f"row {bad[0] + 1}: yi/vi is missing or not finite")
     bad = np.flatnonzero(v <= 0)
-    if bad.size:
-        raise MetaError(f"row {bad[0] + 1}: vi {v[bad[0]]:g} must be > 0")
-    return y, v
+    raise MetaError(f"row {bad[0] + 1}: vi {v[bad[0]]:g} must be > 0")
 
 
 def heterogeneity(q: float, k: int, tau2: float, vi: np.ndarray, method: str) -> tuple[float, float, float]:

@@ -50,7 +50,7 @@ class MetaResult:
     back: dict[str, float | None] = field(default_factory=dict)
     subgroups: dict[str, "MetaResult"] | None = None
     between: dict[str, float] | None = None
-    mods: Any = None
+    subgroup_models: Any = None   # meta.subgroups.SubgroupAnalysis (meta-regressions, levels)
     warnings: list[str] = field(default_factory=list)
 
     @classmethod

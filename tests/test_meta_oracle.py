@@ -187,7 +187,7 @@ def test_subgroups(name, measure, method, test):
     sg = oracle(name)["measures"][measure]["fits"][method][test]["subgroup"]
     res = meta.pool(frame(name), measure=None if measure == "GEN" else measure, method=method, test=test,
                     group="group", **METAFOR_CONTROL)
-    sub = res.mods
+    sub = res.subgroup_models
     assert sub.levels == sg["levels"]
     for lv, ref in sg["separate"].items():
         _check_fit(res.subgroups[lv], ref, 1e-6, f"separate {lv}")
