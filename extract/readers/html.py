@@ -14,7 +14,7 @@ from pathlib import Path
 from ..document import Document, Metadata, Page
 from ..errors import EmptyFile, NotSupported
 from ..sections import find_sections
-from .markup import Node, Rules, TableParts, Walker, table_rows
+from .markup import Node, Rules, TableParts, Walker, path_to, table_rows
 from .text import decode, find_doi, find_pmid
 
 READER_VERSION = "html-1"
@@ -153,13 +153,7 @@ def _content_root(root: Node) -> tuple[Node, str]:
 
 
 def _path(node: Node) -> str:
-    steps = []
-    cur = node
-    while cur.parent is not None:
-        same = cur.parent.kids(cur.tag)
-        steps.append(cur.tag if len(same) == 1 else f"{cur.tag}[{same.index(cur) + 1}]")
-        cur = cur.parent
-    return "/".join(s for s in steps[::-1] if s != "html")
+    return "/".join(step for step in path_to(node).split("/") if step != "html")
 
 
 def read_html(path: str | Path, data: bytes) -> Document:

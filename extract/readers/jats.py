@@ -16,7 +16,7 @@ from pathlib import Path
 from ..document import Document, Metadata, Page
 from ..errors import EmptyFile, NotSupported
 from ..sections import find_sections
-from .markup import Node, Rules, TableParts, Walker, child_paths, table_rows
+from .markup import Node, Rules, TableParts, Walker, child_paths, path_to, table_rows
 from .text import decode
 
 READER_VERSION = "jats-1"
@@ -164,10 +164,10 @@ def _write_front(walker: Walker, front: Node, path: str) -> None:
     title = meta.find("article-title")
     if title is not None:
         start = out.pos
-        out.text(title.text(), _path_below(title, front, path))
+        out.text(title.text(), path_to(title, front, path))
         out.headings.append((start, out.pos, 1, "title"))
         out.newline(2)
-    names = [(c, _path_below(c, front, path)) for c in meta.iter("contrib")
+    names = [(c, path_to(c, front, path)) for c in meta.iter("contrib")
              if c.attrs.get("contrib-type", "author") == "author"]
     for i, (contrib, cpath) in enumerate(names):
         name = _person(contrib)
@@ -177,23 +177,18 @@ def _write_front(walker: Walker, front: Node, path: str) -> None:
             out.verbatim(name, cpath)
     out.newline(2)
     for abstract in [n for n in meta.kids("abstract", "trans-abstract")]:
-        walker.walk(abstract, _path_below(abstract, front, path))
+        walker.walk(abstract, path_to(abstract, front, path))
     for kwd in meta.kids("kwd-group"):
         words = [k.text() for k in kwd.iter("kwd")]
         if words:
             out.newline(2)
             start = out.pos
             title = kwd.find("title")
-            out.verbatim(title.text() if title is not None else "Keywords", _path_below(kwd, front, path))
+            out.verbatim(title.text() if title is not None else "Keywords", path_to(kwd, front, path))
             out.headings.append((start, out.pos, 2, "other"))
             out.verbatim(": ", None)
-            out.verbatim("; ".join(words), _path_below(kwd, front, path))
+            out.verbatim("; ".join(words), path_to(kwd, front, path))
             out.newline(2)
-
-
-def _path_below(node: Node, top: Node, top_path: str) -> str:
-    from .markup import _path_to
-    return _path_to(node, top, top_path)
 
 
 def _person(contrib: Node) -> str:

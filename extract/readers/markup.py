@@ -283,7 +283,7 @@ class Walker:
         paths = _row_paths(table, path)
         for tr in rows:
             row: list = []
-            rpath = paths.get(id(tr)) or _path_to(tr, table, path)
+            rpath = paths.get(id(tr)) or path_to(tr, table, path)
             for cell, cpath in child_paths(tr, rpath):
                 if not isinstance(cell, Node) or cell.tag not in ("td", "th"):
                     continue
@@ -348,23 +348,20 @@ def _int(v: str | None) -> int:
 def _path_near(node: Node, table: Node, table_path: str) -> str:
     """Path of a caption or footnote element: below the table, or below the table's parent."""
     if node is table or table in node.ancestors():
-        return _path_to(node, table, table_path)
+        return path_to(node, table, table_path)
     parent_path = table_path.rsplit("/", 1)[0] if "/" in table_path else ""
-    return _path_to(node, table.parent, parent_path) if table.parent is not None else table_path
+    return path_to(node, table.parent, parent_path) if table.parent is not None else table_path
 
 
-def _path_to(node: Node, top: Node, top_path: str) -> str:
-    """Path of ``node`` below ``top`` (whose path is ``top_path``)."""
+def path_to(node: Node, top: Node | None = None, top_path: str = "") -> str:
+    """Path of ``node`` below ``top`` (whose path is ``top_path``), or from the root."""
     steps = []
     cur = node
-    while cur is not None and cur is not top:
-        parent = cur.parent
-        if parent is None:
-            break
-        same = parent.kids(cur.tag)
+    while cur is not top and cur.parent is not None:
+        same = cur.parent.kids(cur.tag)
         steps.append(cur.tag if len(same) == 1 else f"{cur.tag}[{same.index(cur) + 1}]")
-        cur = parent
-    return "/".join([top_path] + steps[::-1]) if top_path else "/".join(steps[::-1])
+        cur = cur.parent
+    return "/".join(([top_path] if top_path else []) + steps[::-1])
 
 
 def table_rows(table: Node) -> tuple[list[Node], int, list[Node]]:
