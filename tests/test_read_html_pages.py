@@ -102,3 +102,13 @@ def test_dublin_core_metadata(tmp_path):
     m = doc.metadata
     assert (m.title, m.authors, m.doi, m.year, m.journal, m.pmid) == (
         "A pretend report", ["Bruno Lupi", "Sara Orsi"], "10.9999/pretend.7", 2018, "Pretend Reports", "29999999")
+
+
+def test_caption_in_the_paragraph_before_the_table(tmp_path):
+    doc = write(tmp_path, "cap.html", """<html><body><h2>Results</h2><p>Intro sentence.</p>
+<p><b>Table 2.</b> Events by arm</p>
+<table><tr><td>Arm</td><td>Events</td></tr><tr><td>A</td><td>4/10</td></tr></table></body></html>""")
+    (t,) = doc.tables
+    assert (t.label, t.caption) == ("Table 2", "Events by arm")
+    assert doc.text[t.start:].startswith("Table 2. Events by arm")
+    assert t.frame.iloc[0].tolist() == ["A", "4/10", ""]
