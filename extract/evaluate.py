@@ -90,7 +90,7 @@ def canonical_group(group: Any) -> str:
         return " / ".join([p.lower() for p in parts[:-1]] + ["other"])
     vocab = load_vocab()
     norm = vocab.normalise("drug", label) or vocab.normalise("diagnosis", label)
-    label = "+".join(sorted(norm.lower().split("+"))) if norm else label.lower()
+    label = "+".join(sorted(norm.lower().split("+"))) if norm else re.sub(r"(?<=\w{4})s$", "", label.lower())
     return " / ".join([p.lower() for p in parts[:-1]] + [label])
 
 
@@ -142,7 +142,9 @@ class Fact:
         """``self`` is the gold fact; ``pred`` an extracted one."""
         if self.kind != pred.kind or self.name != pred.name:
             return False
-        for attr in ("group", "outcome", "unit"):
+        if self.group is not None and not _group_match(self.group, pred.group):
+            return False
+        for attr in ("outcome", "unit"):
             want = getattr(self, attr)
             if want is None:
                 continue
@@ -168,10 +170,12 @@ def _value_match(name: str, gold: Any, pred: Any) -> bool:
     return fold(gold).lower() == fold(pred).lower()
 
 
-def gold_facts(gold: dict) -> list[Fact]:
-    """The distinct facts of one gold file."""
+def gold_facts(gold: dict, form: str | None = None) -> list[Fact]:
+    """The distinct facts of one gold file; ``form`` (``seed``/``pdf``) drops facts printed only in the other."""
     out: dict[Fact, None] = {}
     for f in gold.get("facts", []):
+        if form and f.get("only") and f["only"] != form:
+            continue
         name = f["field"]
         kind = _KIND_OF_FIELD.get(name)
         if kind is None:
@@ -179,12 +183,31 @@ def gold_facts(gold: dict) -> list[Fact]:
         value = f["value"]
         if name == "ci":
             value = (float(value[0]), float(value[1]))
-        group = canonical_group(f["group"]) if kind in NUMERIC_KINDS else None
+        group = _gold_group(f) if kind in NUMERIC_KINDS else None
         outcome = f.get("outcome") if kind in ("counts", "percents", "rates", "cis") else None
         outcome = tuple(outcome) if isinstance(outcome, list) else outcome
         out[Fact(kind, name, group, outcome,
                  f.get("unit") if kind == "counts" else None, value, tuple(f.get("alternatives", ())))] = None
     return list(out)
+
+
+def _gold_group(fact: dict) -> str:
+    """The gold group; ``"*"`` is any group, ``"period": "any"`` any period before the label
+    (for figures the paper attributes to differently named subsets in different places)."""
+    if fact.get("group") == "*":
+        return "*"
+    group = canonical_group(fact.get("group"))
+    if fact.get("period") == "any":  # the subset itself: any group; a group within it: any prefix
+        return "* / " + group.rsplit(" / ", 1)[-1] if " / " in group else "*"
+    return group
+
+
+def _group_match(want: str, have: str | None) -> bool:
+    if want == "*":
+        return True
+    if want.startswith("* / "):
+        return (have or "").rsplit(" / ", 1)[-1] == want[4:]
+    return want == have
 
 
 def row_facts(rows: Iterable[dict]) -> list[Fact]:
@@ -375,6 +398,11 @@ def load_gold(gold_dir: str | Path = GOLD_DIR) -> list[dict]:
     return out
 
 
+def _form(path: str | Path, gold: dict) -> str:
+    """``pdf`` when ``path`` is the gold's typeset PDF, else ``seed``."""
+    return "pdf" if Path(path).name == Path(gold.get("pdf") or "").name else "seed"
+
+
 def gold_for(path: str | Path, golds: list[dict]) -> dict | None:
     """The gold file whose seed or PDF has this file name."""
     name = Path(path).name
@@ -470,7 +498,7 @@ def _describe(f: Fact) -> str:
 
 def evaluate_document(path: str | Path, rows: list[dict], doc: Any, gold: dict | None) -> DocumentResult:
     """Score one document's rows against its gold file (no gold: only the evidence checks)."""
-    gf = gold_facts(gold) if gold else []
+    gf = gold_facts(gold, _form(path, gold)) if gold else []
     pf = row_facts(rows)
     scores = score_facts(gf, pf) if gold else {k: Score() for k in KINDS}
     missed = [_describe(g) for g in gf if not any(g.matches(p) for p in pf)]
@@ -532,7 +560,7 @@ def evaluate(paths: Iterable[str | Path] | None = None, gold_dir: str | Path = G
                                            expected_error=expected.get("error"), failure_ok=ok,
                                            refused=f"{type(exc).__name__}: {exc}"))
                 continue
-            gf = gold_facts(gold) if gold else []
+            gf = gold_facts(gold, _form(path, gold)) if gold else []
             scores = score_facts(gf, []) if gold else {k: Score() for k in KINDS}
             docs.append(DocumentResult(str(path), gold.get("_file") if gold else None, scores, EvidenceScore(), 0,
                                        error=str(exc) or type(exc).__name__, missed=[_describe(g) for g in gf]))

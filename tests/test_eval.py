@@ -230,3 +230,26 @@ def test_cli_eval_json_on_a_tiny_gold(tmp_path, capsys):
     assert code in (0, 1)
     assert out["fields"]["totals"]["gold"] == 1 and set(out) >= {"fields", "numeric", "evidence", "documents"}
     assert cli.main(["eval", "--gold", str(tmp_path / "nope"), str(paper)]) == 2
+
+
+def test_gold_group_wildcards_forms_and_plurals():
+    gold = {"pdf": "p.pdf", "seed": "p.txt", "facts": [
+        {"field": "percent", "group": "diagnosed after 2015 / ALPS-like", "period": "any",
+         "outcome": "cumulative_incidence", "value": 26.1},
+        {"field": "percent", "group": "diagnosed after 2015", "period": "any", "outcome": "cumulative_incidence",
+         "value": 18.6},
+        {"field": "events", "group": "*", "outcome": "relapse", "value": 3},
+        {"field": "events", "group": "pneumonias", "outcome": "serious_infection", "value": 10},
+        {"field": "journal", "value": "J Pediatr", "only": "pdf"}]}
+    pred = row_facts([
+        {"group": "started early / ALPS-like", "outcome": "cumulative_incidence", "reported_value": 26.1,
+         "reported_scale": "percent"},
+        {"group": "started early", "outcome": "cumulative_incidence", "reported_value": 18.6,
+         "reported_scale": "percent"},
+        {"group": "who achieved CR", "outcome": "relapse", "events": 3},
+        {"group": "pneumonia", "outcome": "serious_infection", "events": 10}])
+    assert all(s.f1 in (None, 1.0) for s in score_facts(gold_facts(gold, "seed"), pred).values())
+    assert score_facts(gold_facts(gold, "pdf"), pred)["bibliography"].recall == 0.0
+    wrong = row_facts([{"group": "started early / ITP", "outcome": "cumulative_incidence", "reported_value": 26.1,
+                        "reported_scale": "percent"}])
+    assert score_facts(gold_facts(gold, "seed"), wrong)["percents"].correct == 0
