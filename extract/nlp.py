@@ -67,6 +67,7 @@ class Term:
     text: str
 
 
+CAPTION = re.compile(r"\s*(?:TABLE|Table|FIGURE|Figure|Fig\.)\s*\d+[A-Za-z]?\b")
 _ABBREV_END = re.compile(r"(?:\b(?:vs|et al|e\.g|i\.e|Fig|Figs|approx|no|Dr|ca|resp)\.|\b[A-Z]\.)$")
 
 
@@ -95,7 +96,7 @@ def blocks(text: str, breaks: Iterable[int] = ()) -> list[tuple[int, int]]:
                 out.append(cur)
             cur = None
             continue
-        if cur is not None and (s in hard or any(cur[1] < b <= s for b in hard)):
+        if cur is not None and (s in hard or any(cur[1] < b <= s for b in hard) or CAPTION.match(line)):
             out.append(cur)
             cur = None
         if cur is None:

@@ -17,7 +17,7 @@ from functools import cached_property
 from typing import Any
 
 from ..document import Document
-from ..nlp import Sentence, Term, sentences, terms
+from ..nlp import CAPTION, Sentence, Term, sentences, terms
 from ..numbers import Proportion, find_proportions
 from ..vocab import Vocab, load_vocab
 
@@ -93,8 +93,8 @@ class Context:
         for s in sentences(self.doc.text, breaks=[x.start for x in self.doc.sections]):
             if self.is_foreign(s.start) or any(a <= s.start < b for a, b in table_spans):
                 continue
-            if self.doc.section_of(s.start) == "tables":
-                continue
+            if self.doc.section_of(s.start) == "tables" or CAPTION.match(s.text):
+                continue  # captions describe a table; its numbers are read from the table
             out.append(s)
         return out
 

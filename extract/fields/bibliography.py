@@ -147,8 +147,8 @@ def _authors_and_year(doc: Document, front: int, facts: dict[str, Fact]) -> None
             if m:
                 facts["year"] = Fact("year", int(m.group("year")), proof(doc, m.span("year")), conf)
                 break
-    if doc.metadata.year and "year" not in facts:
-        facts["year"] = Fact("year", int(doc.metadata.year), [], 0.9, ["year from metadata, not printed"])
+    # a metadata year with no printed date to back it is not taken: readers guess it from any
+    # four-digit number ("2009 版" of an evidence table), and a year without proof is not extracted
     if doc.metadata.journal:
         facts["journal"] = Fact("journal", doc.metadata.journal, proof(doc, _find(doc, doc.metadata.journal)))
 
