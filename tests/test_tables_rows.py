@@ -180,3 +180,27 @@ def test_any_grid_gives_rows_with_finite_numbers_or_none(grid):
             assert v is None or (isinstance(v, (int, float)) and v == v and abs(v) != float("inf"))
         for e in r["evidence"]:
             assert doc.text[e["start"]:e["end"]] == e["quote"]
+
+
+def test_one_row_per_outcome_column_with_count_and_percent_spans():
+    doc = _doc_with([
+        ["Diagnosis", "Patients (n)", "CR n (%)", "PR n (%)", "NR n (%)"],
+        ["AIHA", "5", "3 (60%)", "1 (20%)", "1 (20%)"],
+        ["ITP", "6", "2 (33.3%)", "3 (50%)", "1 (16.7%)"],
+    ])
+    rows = table_rows(doc, {"study_id": "x"})
+    got = {(r["group"], r["outcome"]): (r["events"], r["total"], r["reported_value"], r["reported_scale"]) for r in rows}
+    assert got[("AIHA", "response_complete")] == (3, 5, 60, "percent")
+    assert got[("ITP", "response_partial")] == (3, 6, 50, "percent")
+    assert got[("ITP", "no_response")] == (1, 6, 16.7, "percent")
+    assert len(rows) == 6
+    for r in rows:
+        quotes = {e["field"]: e["quote"] for e in r["evidence"]}
+        assert float(quotes["events"]) == r["events"] and float(quotes["percent"]) == r["reported_value"]
+        assert all(doc.text[e["start"]:e["end"]] == e["quote"] for e in r["evidence"])
+
+
+def test_single_count_percent_column_is_not_read_as_a_percent_of_its_count():
+    doc = _doc_with([["Arm", "Patients", "Responders n (%)"], ["Sirolimus", "17", "13 (76.4%)"]])
+    [r] = table_rows(doc, {"study_id": "x"})
+    assert (r["events"], r["total"], r["reported_value"], r["reported_scale"]) == (13, 17, 76.4, "percent")

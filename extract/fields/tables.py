@@ -401,6 +401,23 @@ def _read_cells(values: list[str], current: dict[int, Column], index: CellIndex,
         text = values[j] if j < len(values) else ""
         if not text or col.role == "p":
             continue
+        both = _COUNT_PERCENT.fullmatch(text) if col.role in ("events", "percent") else None
+        if both:  # "3 (60%)": a count and its percent, each with its own span of the cell
+            k, pct = (float(g.replace(",", "")) for g in both.groups())
+            got["events"], got["percent"] = k, pct
+            cols["events"] = cols["percent"] = Column("percent", col.header, scale="percent")
+            cell = index.find(i, j, text)
+            if cell is None:
+                missing.append(f"{col.role} {text}: cell not located in the document text")
+                continue
+            raw = _COUNT_PERCENT.search(doc.text[cell.start:cell.end])
+            for field_name, g in (("events", 1), ("percent", 2)):
+                if raw is None:
+                    break
+                item = doc.evidence(cell.start + raw.start(g), cell.start + raw.end(g))
+                item["field"] = field_name
+                ev.append(item)
+            continue
         if col.role == "ci":
             m = _RANGE.match(text)
             if not m:
@@ -425,8 +442,29 @@ def _read_cells(values: list[str], current: dict[int, Column], index: CellIndex,
     return got, cols, ev, missing
 
 
+def _outcome_columns(roles: dict[int, Column]) -> list[int]:
+    """Count/percent columns that each name an outcome (``CR n (%)``, ``PR n (%)``, ``Deaths``)."""
+    from ..vocab import load_vocab
+
+    vocab = load_vocab()
+    return [j for j, c in roles.items() if c.role in ("events", "percent") and vocab.normalise("outcome", c.header)]
+
+
 def _rate_rows(table: Table, doc: Document, study: dict, names: list[str], roles: dict[int, Column],
                label_col: int) -> list[dict]:
+    """Rows of a table with a patients column; one row per outcome column when several name outcomes."""
+    outcome_cols = _outcome_columns(roles)
+    if len(outcome_cols) < 2:
+        return _rate_rows_for(table, doc, study, names, roles, label_col)
+    out: list[dict] = []
+    for j in outcome_cols:
+        only = {k: c for k, c in roles.items() if k == j or k not in outcome_cols}
+        out += _rate_rows_for(table, doc, study, names, only, label_col)
+    return out
+
+
+def _rate_rows_for(table: Table, doc: Document, study: dict, names: list[str], roles: dict[int, Column],
+                   label_col: int) -> list[dict]:
     index = CellIndex(table, doc, names)
     folded = _folded_paths(table, roles, label_col, index)
     out: list[dict] = []
@@ -462,7 +500,7 @@ def _rows_for(table: Table, study: dict, levels: list[str], label: str, got: dic
     group, group_type = describe_group(levels, label)
     row = _base(study, table)
     _population_intervention(row, group_type, label)
-    event_col = cols.get("events") or cols.get("rate") or cols.get("cumulative")
+    event_col = cols.get("events") or cols.get("percent") or cols.get("rate") or cols.get("cumulative")
     outcome = _event_outcome(event_col.header) if event_col else "events"
     if event_col and re.search(r"patients?\s+with", event_col.header, re.I):
         unit = "patients"
