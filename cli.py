@@ -132,8 +132,6 @@ def cmd_extract(args) -> int:
     result = run_extraction(paths, workers=args.workers, cache=args.cache)
     _report_failures(result.failures)
     rows = result.rows
-    if getattr(args, "workspace", None):
-        pass  # the workspace block below adds documents and rows (see add_extract_workspace)
     if args.output:
         write_rows(rows, args.output)
         _stderr().print(f"{len(rows)} rows from {len(paths) - len(result.failures)} of {len(paths)} files → {args.output}")
@@ -222,11 +220,9 @@ def _read_rows_arg(path):
 
     if not path.exists():
         raise UsageError(f"{path}: no such file or workspace")
-    try:
-        from extract import workspace as ws
-    except ImportError:  # pragma: no cover - workspace package absent
-        ws = None
-    if ws is not None and hasattr(ws, "is_workspace") and ws.is_workspace(path):
+    from extract import workspace as ws
+
+    if ws.is_workspace(path):
         try:
             return ws.effective_rows(path)
         except ws.WorkspaceError as exc:
