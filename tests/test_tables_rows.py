@@ -204,3 +204,19 @@ def test_single_count_percent_column_is_not_read_as_a_percent_of_its_count():
     doc = _doc_with([["Arm", "Patients", "Responders n (%)"], ["Sirolimus", "17", "13 (76.4%)"]])
     [r] = table_rows(doc, {"study_id": "x"})
     assert (r["events"], r["total"], r["reported_value"], r["reported_scale"]) == (13, 17, 76.4, "percent")
+
+
+def test_arms_as_columns_outcomes_as_rows():
+    doc = _doc_with([
+        ["Outcome", "Sirolimus (n = 17)", "MMF (n = 20)"],
+        ["Complete response", "8 (47.1%)", "6 (30%)"],
+        ["Age, years", "9 (4)", "10 (5)"],
+        ["Deaths", "0 (0%)", "1 (5%)"],
+    ])
+    rows = table_rows(doc, {"study_id": "x"})
+    got = {(r["group"], r["outcome"]): (r["events"], r["total"], r["reported_value"]) for r in rows}
+    assert got == {("Sirolimus", "response_complete"): (8, 17, 47.1), ("MMF", "response_complete"): (6, 20, 30),
+                   ("Sirolimus", "death"): (0, 17, 0), ("MMF", "death"): (1, 20, 5)}
+    sr = next(r for r in rows if r["group"] == "Sirolimus" and r["outcome"] == "death")
+    assert sr["group_type"] == "treatment" and sr["intervention"] == "sirolimus"
+    assert {e["field"]: e["quote"] for e in sr["evidence"]} == {"events": "0", "percent": "0", "total": "17"}

@@ -305,7 +305,59 @@ def rows_from_table(table: Table, doc: Document, study: dict) -> list[dict]:
     kinds = {c.role for c in roles.values()}
     if "total" in kinds and kinds & {"events", "rate", "cumulative", "percent"}:
         return _rate_rows(table, doc, study, names, roles, label_col)
-    return _contingency_rows(table, doc, study, names, label_col)
+    return (_contingency_rows(table, doc, study, names, label_col)
+            or _arm_column_rows(table, doc, study, names, label_col))
+
+
+_ARM_N = re.compile(r"\(\s*n\s*=\s*(\d[\d,]*)\s*\)|n\s*=\s*(\d[\d,]*)", re.I)
+
+
+def _arm_column_rows(table: Table, doc: Document, study: dict, names: list[str], label_col: int) -> list[dict]:
+    """Outcomes as rows, arms as columns headed ``Sirolimus (n = 17)``: cells ``k (p%)`` → one row per arm × outcome.
+
+    Rows whose label names no outcome of the vocabulary (baseline characteristics) give nothing.
+    """
+    from ..vocab import load_vocab
+
+    vocab = load_vocab()
+    arms: dict[int, tuple[str, int, Cell | None]] = {}
+    for j, name in enumerate(names):
+        m = _ARM_N.search(_clean(name))
+        if j == label_col or not m:
+            continue
+        header_cell = next((c for c in table.cells if c.col == j and c.row < len(table.header)
+                            and _ARM_N.search(c.text or "")), None)
+        arms[j] = (_ARM_N.sub("", _clean(name)).strip(" ,;:") or f"column {j + 1}",
+                   int((m.group(1) or m.group(2)).replace(",", "")), header_cell)
+    if not arms:
+        return []
+    index = CellIndex(table, doc, names)
+    out: list[dict] = []
+    for i, (_, rec) in enumerate(table.frame.iterrows()):
+        values = _row_values(rec, names)
+        outcome = vocab.normalise("outcome", values[label_col]) if values[label_col] else None
+        if not outcome:
+            continue
+        for j, (arm, n, header_cell) in arms.items():
+            got, cols, ev, missing = _read_cells(values, {j: Column("events", names[j])}, index, i, doc)
+            if "events" not in got or got["events"] > n:
+                continue
+            if header_cell is not None:
+                raw = _ARM_N.search(doc.text[header_cell.start:header_cell.end])
+                if raw:
+                    g = 1 if raw.group(1) else 2
+                    item = doc.evidence(header_cell.start + raw.start(g), header_cell.start + raw.end(g))
+                    item["field"] = "total"
+                    ev.append(item)
+            group, group_type = describe_group([], arm)
+            row = _base(study, table)
+            _population_intervention(row, group_type, arm)
+            row.update(group=group, group_type=group_type, outcome=outcome, unit="patients",
+                       events=_intish(got["events"]), total=n, evidence=ev, flags=missing)
+            if "percent" in got:
+                row.update(reported_value=got["percent"], reported_scale="percent")
+            out.append(row)
+    return out
 
 
 def _base(study: dict, table: Table) -> dict:
