@@ -7,13 +7,17 @@ never from its position. A sub-header inside the body (``Treatment | | Months of
 (total)``) both opens a new group level and renames the columns it fills for the rows below
 it; the change is recorded in the rows' ``flags``.
 
-Two kinds of table give rows:
+Three kinds of table give rows:
 
-- *rate / proportion tables*: one row per group with patients, person-time, events, a rate
-  or percent and its interval. The rate (or percent) is the row's ``reported_value``. A
+- *rate / proportion tables* (a patients column): one row per group with patients,
+  person-time, events, a rate or percent and its interval. The rate (or percent) is the row's
+  ``reported_value``; a ``k (p%)`` cell gives both the count and the percent, each with its own
+  span. Several outcome columns (``CR n (%)``, ``PR n (%)``) give one row per outcome. A
   ``Cumulative incidence (%)`` column becomes a second row with outcome
   ``cumulative_incidence`` (events and total as on the rate row, ``reported_scale`` percent),
   so a rate and a cumulative proportion never share one ``reported_value``.
+- *arms as columns* headed ``Sirolimus (n = 17)`` with outcomes as rows: one row per arm ×
+  outcome row the vocabulary knows (baseline rows such as age give nothing).
 - *contingency tables* whose columns are "patients with the event" and "without it" (counts
   with column percents): each characteristic row becomes events = count with the event,
   total = with + without, unit ``patients``; the printed column percents are not row
