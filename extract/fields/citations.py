@@ -355,7 +355,7 @@ def link_to_evidence_base(citations: Iterable[Citation], rows: pd.DataFrame | It
     for r in base.drop_duplicates("study_id").to_dict("records"):
         doi = r.get("doi")
         if isinstance(doi, str) and doi.strip():
-            by_doi[normalise_doi(doi) or doi.strip().lower()] = r["study_id"]
+            by_doi[(normalise_doi(doi) or doi.strip()).lower()] = r["study_id"]
         year = pd.to_numeric(r.get("year"), errors="coerce")
         if isinstance(r.get("first_author"), str) and pd.notna(year):
             key, initials = _surname(r["first_author"])
