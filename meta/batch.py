@@ -8,7 +8,7 @@ its own convergence flag.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 import pandas as pd
@@ -20,7 +20,7 @@ from meta.estimators import DEFAULT_CONTROL, DIVERGENCE_WINDOW, normalise_method
 
 @dataclass
 class BatchResult:
-    """Per-row results (arrays of length n_rows; weights n_rows × k in percent, NaN where padded)."""
+    """Per-row results (arrays of length n_rows); ``weights`` (n_rows × width, percent) on demand."""
 
     method: str
     test: str
@@ -45,14 +45,21 @@ class BatchResult:
     pi_high: np.ndarray
     converged: np.ndarray
     iterations: np.ndarray
-    weights: np.ndarray
+    _w: np.ndarray = field(repr=False, default=None)
+    _mask: np.ndarray | None = field(repr=False, default=None)
+
+    @property
+    def weights(self) -> np.ndarray:
+        """Per-study weights in percent (n_rows × width; NaN where padded), computed on demand."""
+        wts = 100.0 * self._w / self._w.sum(axis=1, keepdims=True)
+        return wts if self._mask is None else np.where(self._mask, wts, np.nan)
 
     def __len__(self) -> int:
         return int(self.k.size)
 
     def to_frame(self) -> pd.DataFrame:
         """One row per meta-analysis (all scalar fields)."""
-        skip = {"method", "test", "level", "weights"}
+        skip = {"method", "test", "level", "_w", "_mask"}
         return pd.DataFrame({f.name: getattr(self, f.name) for f in fields(self) if f.name not in skip})
 
 
@@ -98,6 +105,14 @@ class _Rows:
             d = np.where(mask, d, 0.0)
         self.same = _sum(d * d) == 0.0   # all yi equal: residuals are then exactly 0, as in metafor
 
+    def fixed(self):
+        """(w0 = 1/v, Σw0, Σw0², Σw0³, Q) at tau² = 0, computed once."""
+        if not hasattr(self, "_fixed"):
+            w0 = 1.0 / self.v
+            s, s2, s3 = _moments(w0)
+            self._fixed = (w0, s, s2, s3, self.q(np.zeros(self.k.size), w0))
+        return self._fixed
+
     def w(self, t):
         return 1.0 / (self.v + t[:, None])
 
@@ -140,10 +155,8 @@ def _closed_form(r: _Rows, m: str):
     if m == "EE":
         return zero, np.full(k.size, np.nan)
     if m in ("DL", "HS"):
-        w0 = 1.0 / r.v
-        s, s2, s3 = _moments(w0)
+        _, s, s2, s3, q = r.fixed()
         trp, trpp = _trp_trpp(s, s2, s3)
-        q = r.q(zero, w0)
         t = np.maximum((q - (k - 1)) / trp if m == "DL" else (q - k) / s, 0.0)
         den = trp if m == "DL" else s
         se = np.sqrt((2 * (k - 1) + 4 * t * trp + 2 * t * t * trpp) / den**2)
@@ -267,8 +280,7 @@ def _pm(r: _Rows, ctl):
     """Safeguarded Newton on Q(tau²) = k - 1 (bracketed, falls back to bisection), all rows at once."""
     k = r.k.astype(float)
     hi_end = float(ctl["tau2_max"])
-    zero = np.zeros(k.size)
-    need = (r.k > 1) & (r.q(zero) >= k - 1)
+    need = (r.k > 1) & (r.fixed()[4] >= k - 1)
     if need.any():
         too_high = need & (r.q(np.full(k.size, hi_end)) > k - 1)
         if too_high.any():
@@ -333,9 +345,10 @@ def _pool_many(yi, vi, method, test, level, control) -> BatchResult:
     alpha = 1.0 - float(level) / 100.0
     knha = (t_name == "knha") & ~single
     df = np.where(knha, k - 1, np.nan)
-    e = y - b[:, None]
-    s2w = _sum(w * e * e) / np.maximum(k - 1, 1)
-    se = np.where(knha, np.sqrt(s2w / s), se)
+    if knha.any():
+        e = y - b[:, None]
+        s2w = _sum(w * e * e) / np.maximum(k - 1, 1)
+        se = np.where(knha, np.sqrt(s2w / s), se)
     crit = np.full(n, special.ndtri(1 - alpha / 2))
     if knha.any():   # t quantiles are costly: one per distinct df
         dfs, inv = np.unique(r.k[knha] - 1, return_inverse=True)
@@ -345,11 +358,10 @@ def _pool_many(yi, vi, method, test, level, control) -> BatchResult:
     p = 2 * special.ndtr(-np.abs(stat))
     if knha.any():
         p[knha] = 2 * special.stdtr(k[knha] - 1, -np.abs(stat[knha]))
-    w0 = 1.0 / v
-    q = np.where(single, 0.0, r.q(np.zeros(n), w0))
+    _, s0, s0_2, _, q0 = r.fixed()
+    q = np.where(single, 0.0, q0)
     q_p = np.where(single, 1.0, special.chdtrc(np.maximum(k - 1, 1), q))
-    s0 = _sum(w0)
-    trp = s0 - _sum(w0 * w0) / s0
+    trp = s0 - s0_2 / s0
     with np.errstate(divide="ignore", invalid="ignore"):
         vt = np.where(single, 0.0, (k - 1) / trp)
         if m == "EE":
@@ -361,12 +373,9 @@ def _pool_many(yi, vi, method, test, level, control) -> BatchResult:
     half = crit * np.sqrt(se * se + tau2)
     pi_lo = np.full(n, np.nan) if m == "EE" else b - half
     pi_hi = np.full(n, np.nan) if m == "EE" else b + half
-    weights = 100.0 * w / s[:, None]
-    if not r.full:
-        weights = np.where(mask, weights, np.nan)
     return BatchResult(
         method=m, test=t_name, level=float(level), k=r.k, estimate=b, se=se, stat=stat, p=p,
         ci_low=b - crit * se, ci_high=b + crit * se, df=df, tau2=tau2, se_tau2=se_tau2, tau=np.sqrt(tau2),
         i2=i2, h2=h2, q=q, q_df=r.k - 1, q_p=q_p, pi_low=pi_lo, pi_high=pi_hi, converged=conv,
-        iterations=iters, weights=weights,
+        iterations=iters, _w=w, _mask=None if r.full else mask,
     )
