@@ -76,11 +76,11 @@ def _grade_and_level(sentence: str) -> tuple[str, str]:
     """Grade letter and evidence level printed in the sentence ("grade B", "(1b)", "证据级别: 2b")."""
     grade = level = ""
     for s, e, _ in _find("grade_label", sentence):
-        m = re.match(r"\s*[:：]?\s*([A-D])(?![A-Za-z])", sentence[e:])
+        m = re.match(rf"\s*[:：]?\s*([A-D])(?![A-Za-z])(?:\s*[,，/;]\s*({_LEVEL})(?![0-9A-Za-z]))?", sentence[e:])
         if m:
-            grade = m.group(1)
+            grade, level = m.group(1), m.group(2) or ""
             break
-    for s, e, _ in _find("level_label", sentence):
+    for s, e, _ in _find("level_label", sentence) if not level else []:
         m = re.match(rf"\s*[:：]?\s*({_LEVEL})(?![0-9A-Za-z])", sentence[e:])
         if m:
             level = m.group(1)
@@ -101,10 +101,18 @@ def _is_guideline(doc: Document, study: dict[str, Any]) -> bool:
         label == "guideline" for _, _, label in _find("design", title, "autoimmune_cytopenias"))
 
 
-def _intervention(drugs: list[tuple[int, int, str]], cue_end: int) -> str:
-    """The recommended drug: the first one named after the cue (else the first in the sentence)."""
-    after = [d for d in drugs if d[0] >= cue_end]
-    return (after or drugs)[0][2]
+_NOT_ADVISED = re.compile(r"^[-\s]*(?:refractory|resistant|dependent|failure|intolerant|耐药|依赖|无效|失败)", re.I)
+_AFTER_FAILURE = re.compile(r"(?:refractory to|resistant to|failure of|failed|after|despite|intolerant of|intolerance to)\s*$", re.I)
+
+
+def _intervention(sentence: str, drugs: list[tuple[int, int, str]], cue: tuple[int, int, str]) -> str:
+    """The recommended drug: the one nearest the cue, leaving out drugs named as already failed.
+
+    "steroid-refractory AIHA, rituximab is recommended" recommends rituximab, not steroids.
+    """
+    advised = [d for d in drugs if not _NOT_ADVISED.match(sentence[d[1]:d[1] + 14])
+               and not _AFTER_FAILURE.search(sentence[max(0, d[0] - 20):d[0]])] or drugs
+    return min(advised, key=lambda d: min(abs(d[0] - cue[1]), abs(cue[0] - d[1])))[2]
 
 
 def recommendation_rows(doc: Document, study: dict[str, Any]) -> list[dict[str, Any]]:
@@ -138,7 +146,7 @@ def recommendation_rows(doc: Document, study: dict[str, Any]) -> list[dict[str, 
             scale = f"grade {grade}"
         else:
             scale = " / ".join(strength + lines) or "recommended"
-        drug = _intervention(drugs, cues[0][1])
+        drug = _intervention(sent, drugs, cues[0])
         proof = doc.evidence(s, e)
         for ds, de, disease in diseases:
             key = (disease, drug)
