@@ -281,11 +281,10 @@ def _pm(r: _Rows, ctl):
     k = r.k.astype(float)
     hi_end = float(ctl["tau2_max"])
     need = (r.k > 1) & (r.fixed()[4] >= k - 1)
-    if need.any():
+    too_high = np.zeros(k.size, dtype=bool)
+    if need.any():   # no root below tau2_max: metafor refuses; here that row is NaN, converged False
         too_high = need & (r.q(np.full(k.size, hi_end)) > k - 1)
-        if too_high.any():
-            row = int(np.flatnonzero(too_high)[0]) + 1
-            raise MetaError(f"row {row}: Paule-Mandel has no root below tau2_max = {hi_end:g}; use another method")
+        need &= ~too_high
 
     def step(y, v, same, kk, t, st):
         w = 1.0 / (v + t[:, None])
@@ -303,6 +302,8 @@ def _pm(r: _Rows, ctl):
     state = {"lo": np.zeros(k.size), "hi": np.full(k.size, hi_end)}
     t, conv, iters = _iterate(r, need, step, float(ctl["tol"]), int(ctl["maxiter"]), state,
                               rel=4 * np.finfo(float).eps)
+    t[too_high] = np.nan
+    conv[too_high] = False
     se = np.sqrt(2.0 * k * k / np.maximum(k - 1, 1)) / _sum(r.w(t))
     return t, se, conv, iters
 
@@ -311,6 +312,8 @@ def pool_many(yi, vi, method: str = "REML", test: str = "z", level: float = 95, 
     """Fit ``rma(yi[i], vi[i], method, test, level)`` for every row i, vectorised.
 
     Rows are NaN-padded to a common width; a row with k = 1 gets tau² = 0 and test z (as metafor).
+    A row metafor would refuse (PM with no root below ``tau2_max``) comes back NaN with
+    ``converged`` False instead of stopping the whole batch.
     Same numbers as looping :func:`meta.model.rma` (tested); ``converged``/``iterations`` per row.
     """
     with np.errstate(divide="ignore", invalid="ignore"):

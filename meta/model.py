@@ -118,6 +118,8 @@ def rma(yi, vi, method: str = "REML", test: str = "z", level: float = 95.0, **co
     if k == 1 and t == "knha":
         t = "z"
         warns.append('Setting argument test="z" since k=1.')
+    if m == "EE" and t == "knha":
+        warns.append("Knapp & Hartung method is not meant to be used in the context of EE models.")
     tr = estimate_tau2(y, v, m, **control)
     w = 1.0 / (v + tr.tau2)
     s = w.sum()

@@ -187,7 +187,7 @@ def test_non_convergence_is_reported():
 def test_k1_fixes_tau2_at_zero(method):
     f = rma([0.3], [0.04], method, "knha")
     assert f.tau2 == 0 and f.test == "z" and f.q_p == 1 and f.i2 == 0 and f.h2 == 1
-    assert f.warnings
+    assert f.warnings == ['Setting argument test="z" since k=1.']
 
 
 # ----------------------------------------------------------------------------- batch
@@ -233,6 +233,16 @@ def test_pool_many_bad_input():
     with pytest.raises(MetaError, match="both be given"):
         pool_many([[0.1, 0.2]], [[0.1, np.nan]])
     assert len(meta.pool_many([[0.1, 0.2]], [[0.1, 0.2]]).to_frame()) == 1
+
+
+def test_pool_many_flags_a_row_metafor_refuses_instead_of_failing():
+    y = np.array([[0.0, 400.0, -400.0], [0.1, 0.3, 0.2]])
+    v = np.full((2, 3), 0.01)
+    with pytest.raises(MetaError, match="tau2_max"):
+        rma(y[0], v[0], "PM")
+    b = pool_many(y, v, method="PM")
+    assert not b.converged[0] and np.isnan(b.tau2[0])
+    assert b.converged[1] and b.tau2[1] == pytest.approx(rma(y[1], v[1], "PM").tau2)
 
 
 # ----------------------------------------------------------------------------- properties

@@ -125,6 +125,8 @@ FIT_KEYS = {"estimate": "estimate", "se": "se", "zval": "stat", "pval": "p", "ci
 def _check_fit(res, ref: dict, tol: float, where: str) -> None:
     fit = res.fit
     assert fit.test == ref["test"], f"{where}: test {fit.test} vs {ref['test']}"
+    if "control" not in ref:   # tight entries carry no warnings
+        assert fit.warnings == ref.get("warnings", []), f"{where}: warnings"
     for key, attr in FIT_KEYS.items():
         if key in ref:
             close(getattr(fit, attr), ref[key], tol, f"{where} {key}")
