@@ -687,5 +687,73 @@ def _file_name(path: str) -> str:
     return Path(path).name
 
 
+# --- references (extract/fields/citations) ---------------------------------------------------
+
+_REF_COLUMNS = ["number", "first_author", "year", "journal", "doi", "in_evidence_base"]
+
+
+@command
+def add_references(sub) -> None:
+    p = sub.add_parser("references", help="list each paper's references, marking those in the evidence base")
+    p.add_argument("paths", nargs="+", metavar="PATH")
+    p.add_argument("-o", "--output", help="OUT.csv or .json: every citation with its source file")
+    p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    p.set_defaults(func=cmd_references)
+
+
+def _read_citations(path: str, base):
+    """``(frame, None)`` for a readable paper, ``(None, reason)`` otherwise; never raises."""
+    from extract import ReadError, read
+    from extract.fields.citations import link_to_evidence_base, parse_references
+
+    try:
+        return link_to_evidence_base(parse_references(read(path)), base), None
+    except ReadError as exc:
+        return None, str(exc)
+    except Exception as exc:  # one bad file never stops the batch
+        return None, f"{path}: {type(exc).__name__}: {exc}"
+
+
+def cmd_references(args) -> int:
+    import json
+    from pathlib import Path
+
+    from corpus import load_evidence_base
+
+    suffix = Path(args.output).suffix.lower() if args.output else ""
+    if args.output and suffix not in (".csv", ".json"):
+        raise UsageError(f"{args.output}: unknown output format (use .csv or .json)")
+    base = load_evidence_base()
+    frames, failures, documents = [], [], []
+    for path in args.paths:
+        frame, reason = _read_citations(path, base)
+        if frame is None:
+            failures.append((path, reason))
+            continue
+        frame.insert(0, "source", Path(path).name)
+        frames.append(frame)
+        documents.append({"source": Path(path).name, "citations": len(frame),
+                          "in_evidence_base": int(frame["in_evidence_base"].sum())})
+        if not args.json and not args.output:
+            records = [{**r, "in_evidence_base": "✓" if r["in_evidence_base"] else ""}
+                       for r in frame[_REF_COLUMNS].astype(object).where(frame[_REF_COLUMNS].notna(), None).to_dict("records")]
+            _print_records(records, _REF_COLUMNS, f"{Path(path).name}: references", as_json=False)
+    _report_failures(failures)
+    import pandas as pd
+
+    rows = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    if args.output:
+        if suffix == ".csv":
+            rows.drop(columns=["evidence"], errors="ignore").to_csv(args.output, index=False)
+        else:
+            rows.to_json(args.output, orient="records", force_ascii=False, indent=1)
+        _stderr().print(f"{len(rows)} citations from {len(frames)} of {len(args.paths)} files → {args.output}")
+    if args.json:
+        payload = {"documents": documents, "citations": json.loads(rows.to_json(orient="records", force_ascii=False)),
+                   "failed": [{"path": p, "reason": r} for p, r in failures]}
+        sys.stdout.write(json.dumps(payload, ensure_ascii=False) + "\n")
+    return EXIT_FAILED if failures else EXIT_OK
+
+
 if __name__ == "__main__":
     sys.exit(main())

@@ -194,3 +194,30 @@ def test_gold_facts_are_printed_in_the_seeds():
 @needs_shared
 def test_pages_without_a_list_give_none():
     assert parse_references(_doc("seeds/bindl2005_ipex.txt")) == []
+
+
+# --- the command line -----------------------------------------------------------------------------
+
+def test_cli_references_json_failures_and_usage(tmp_path, capsys):
+    import cli
+
+    paper = tmp_path / "paper.txt"
+    paper.write_text("An invented paper\n\nSome text.\n\nReferences\n\n"
+                     "1. Bride KL, Other A. A title. Blood. (2016) 127:17–28. doi: 10.1182/blood-2015-07-657981\n\n"
+                     "2. Nobody N. Another title. Fake J. (2001) 1:1.\n", encoding="utf-8")
+    empty = tmp_path / "empty.pdf"
+    empty.write_bytes(b"")
+    code = cli.main(["references", str(paper), str(empty), "--json"])
+    out, err = capsys.readouterr()
+    payload = json.loads(out)
+    assert code == 1 and "empty.pdf" in err and len(err.strip().splitlines()) == 1
+    assert payload["documents"] == [{"source": "paper.txt", "citations": 2, "in_evidence_base": 1}]
+    assert [c["in_evidence_base"] for c in payload["citations"]] == [True, False]
+    assert payload["failed"][0]["path"] == str(empty)
+    assert cli.main(["references", str(paper), "-o", str(tmp_path / "x.parquet")]) == 2
+    out_csv = tmp_path / "refs.csv"
+    assert cli.main(["references", str(paper), "-o", str(out_csv)]) == 0
+    import pandas as pd
+
+    frame = pd.read_csv(out_csv)
+    assert list(frame["year"]) == [2016, 2001] and list(frame["source"]) == ["paper.txt"] * 2

@@ -372,7 +372,7 @@ def link_to_evidence_base(citations: Iterable[Citation], rows: pd.DataFrame | It
             sid, m = (cands[0], "author_year") if cands else (None, "")
         ids.append(sid or "")
         how.append(m if sid else "")
-    frame["in_evidence_base"] = [bool(s) for s in ids]
+    frame["in_evidence_base"] = pd.Series([bool(s) for s in ids], index=frame.index, dtype=bool)
     frame["study_id"] = ids
     frame["match"] = how
     return frame
