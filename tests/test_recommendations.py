@@ -96,3 +96,13 @@ def test_consensus_abstract_recommends_sirolimus_for_the_named_diseases(rel):
 def test_study_papers_give_no_recommendation_rows():
     doc = _doc("seeds/okuracar2024_pubmed.txt")
     assert recommendation_rows(doc, {"design": "retrospective"}) == []
+
+
+def test_cited_titles_in_the_reference_list_are_not_recommendations():
+    from extract.document import Section
+
+    text = "Advice.\n\nReferences\n\n1. Aa B. Rituximab is recommended for ITP: a made-up title. J A. 2001;1:1.\n"
+    doc = make_doc(text)
+    assert len(recommendation_rows(doc, GUIDELINE)) == 1
+    doc.sections.append(Section("references", "References", text.index("References"), len(text)))
+    assert recommendation_rows(doc, GUIDELINE) == []

@@ -13,6 +13,7 @@ sentence is never filled in: the row says so with a flag and a lower confidence.
 """
 from __future__ import annotations
 
+import bisect
 import re
 from functools import lru_cache
 from typing import Any
@@ -27,31 +28,38 @@ _LEVEL = r"[1-5][a-c]?"
 _PAREN_LEVEL = re.compile(rf"[(（]\s*(?:(?P<g>[A-D])\s*[,，/;]\s*)?(?P<l>{_LEVEL})\s*(?:[,，/;]\s*(?P<g2>[A-D])\s*)?[)）]")
 
 
+def _key(term: str) -> str:
+    return re.sub(r"[\s\-\u2010\u2011\u2013]", "", term).lower()
+
+
 @lru_cache(maxsize=4)
-def _patterns(domain: str) -> dict[str, list[tuple[re.Pattern, str]]]:
-    """Per kind, ``(pattern, label)`` longest synonym first; boundaries only against ASCII letters/digits."""
+def _patterns(domain: str) -> dict[str, tuple[re.Pattern, dict[str, str]]]:
+    """Per kind, one alternation (longest synonym first) and its synonym → label lookup.
+
+    Boundaries only count against ASCII letters and digits; short capitals stay case-sensitive.
+    """
     vocab: Vocab = load_vocab(domain)
-    out: dict[str, list[tuple[re.Pattern, str]]] = {}
+    out: dict[str, tuple[re.Pattern, dict[str, str]]] = {}
     for kind in vocab.kinds:
-        items = []
+        items, lookup = [], {}
         for label, synonyms in vocab.terms(kind).items():
             for syn in dict.fromkeys([label, *synonyms]):
                 body = re.escape(syn).replace(r"\ ", r"\s+").replace(r"\-", r"[-\u2010\u2011\u2013 ]?")
-                flags = 0 if vocab.is_case_sensitive(syn) or re.search(f"[{_CJK}]", syn) else re.I
-                items.append((len(syn), re.compile(rf"(?<![A-Za-z0-9]){body}(?![A-Za-z0-9])", flags), label))
+                exact = vocab.is_case_sensitive(syn) or re.search(f"[{_CJK}]", syn)
+                items.append((len(syn), body if exact else f"(?i:{body})"))
+                lookup.setdefault(_key(syn), label)
         items.sort(key=lambda t: -t[0])
-        out[kind] = [(p, label) for _, p, label in items]
+        alternation = "|".join(body for _, body in items) or r"(?!x)x"
+        out[kind] = (re.compile(rf"(?<![A-Za-z0-9])(?:{alternation})(?![A-Za-z0-9])"), lookup)
     return out
 
 
 def _find(kind: str, text: str, domain: str = VOCAB_DOMAIN) -> list[tuple[int, int, str]]:
     """Non-overlapping ``(start, end, label)`` mentions in ``text`` (offsets into ``text``)."""
-    taken: list[tuple[int, int, str]] = []
-    for pat, label in _patterns(domain).get(kind, []):
-        for m in pat.finditer(text):
-            if not any(m.start() < e and s < m.end() for s, e, _ in taken):
-                taken.append((m.start(), m.end(), label))
-    return sorted(taken)
+    pattern, lookup = _patterns(domain).get(kind, (None, {}))
+    if pattern is None:
+        return []
+    return [(m.start(), m.end(), lookup.get(_key(m.group(0)), m.group(0))) for m in pattern.finditer(text)]
 
 
 def _sentences(text: str) -> list[tuple[int, int]]:
@@ -127,7 +135,13 @@ def recommendation_rows(doc: Document, study: dict[str, Any]) -> list[dict[str, 
         return []
     rows: dict[tuple[str, str], dict[str, Any]] = {}
     text = doc.text
+    cue_at = [m[0] for m in _find("recommend_cue", text)]
+    cited = [(sec.start, sec.end) for sec in doc.sections if sec.name == "references"]
     for s, e in _sentences(text):
+        if not cue_at or cue_at[min(bisect.bisect_left(cue_at, s), len(cue_at) - 1)] not in range(s, e):
+            continue
+        if any(a <= s < b for a, b in cited):
+            continue  # a cited title ("Recommendations for …") is not this guideline's advice
         sent = text[s:e]
         if "\t" in sent:
             continue  # table lines: the evidence table defines grades, it recommends nothing
