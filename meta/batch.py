@@ -204,7 +204,7 @@ def _iterate(r: _Rows, active, step, tol: float, maxiter: int, state: dict | Non
         it += 1
         new = step(y, v, same, k, tt, st)
         change = np.abs(new - tt)
-        done = change <= tol + rel * np.abs(new)
+        done = (change <= tol) | (change <= rel * np.abs(new))
         tt = new
         if it % DIVERGENCE_WINDOW == 0:       # same early stop as meta.estimators._diverging
             grew = ~done & (change >= watch)
@@ -252,7 +252,8 @@ def _fisher(r: _Rows, m: str, ctl):
             neg = t + adj < 0.0
         return t + adj
 
-    t, conv, iters = _iterate(r, r.k > 1, step, float(ctl["threshold"]), int(ctl["maxiter"]), {"start": t0})
+    t, conv, iters = _iterate(r, r.k > 1, step, float(ctl["threshold"]), int(ctl["maxiter"]), {"start": t0},
+                              rel=4 * np.finfo(float).eps)
     t = np.where(r.k > 1, np.maximum(t, 0.0), 0.0)
     if m in ("ML", "REML"):
         t = np.where((t > 0) & (_loglik(r, np.zeros_like(t), m) > _loglik(r, t, m)), 0.0, t)

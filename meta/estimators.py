@@ -307,7 +307,8 @@ def _fisher(y, v, method, ctl) -> Tau2Result:
     conv = True
     change = threshold + 1.0
     watch = [math.inf]
-    while change > threshold:
+    ulps = 4.0 * np.finfo(float).eps
+    while change > threshold and change > ulps * t:   # the second: no progress left at float precision
         it += 1
         old = t
         adj = fisher_step(y, v, t, method, same) * stepadj
