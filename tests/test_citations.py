@@ -221,3 +221,13 @@ def test_cli_references_json_failures_and_usage(tmp_path, capsys):
 
     frame = pd.read_csv(out_csv)
     assert list(frame["year"]) == [2016, 2001] and list(frame["source"]) == ["paper.txt"] * 2
+
+
+@needs_shared
+def test_list_found_without_section_headings():
+    """Readers that find no references heading: the numbered run at the end is still the list."""
+    doc = _doc("seeds/comella2024_front_immunol.md")
+    bare = Document(source=doc.source, kind=doc.kind, text=doc.text, pages=doc.pages)
+    gold = json.loads((ROOT / "corpus" / "gold" / "references_comella2024.json").read_text(encoding="utf-8"))
+    cites = parse_references(bare)
+    assert [(c.year, c.doi) for c in cites] == [(g["year"], g["doi"]) for g in gold["references"]]

@@ -12,6 +12,7 @@ unnumbered one-entry-per-line lists. Entries may wrap across lines (PDF columns)
 """
 from __future__ import annotations
 
+import bisect
 import re
 import unicodedata
 from dataclasses import asdict, dataclass, field
@@ -102,36 +103,43 @@ def _sequence(text: str, marks: list[tuple[int, int, int]], section_end: int) ->
     ones = [m for m in marks if m[0] == 1 and m[1] < section_end]
     if len(ones) >= 2 and all(m[0] == 1 for m in marks if m[1] < section_end):
         return [(i + 1, s, b) for i, (_, s, b) in enumerate(ones)]
-    starts = [i for i, m in enumerate(marks) if m[0] == 1]
-    if not starts:
+    by_num: dict[int, list[tuple[int, int, int]]] = {}
+    for m in marks:
+        by_num.setdefault(m[0], []).append(m)
+    if 1 not in by_num:
         return []
-    seq = [marks[starts[0]]]
-    rest = marks[starts[0] + 1:]
+
+    def after(num: int, pos: int) -> tuple[int, int, int] | None:
+        cands = by_num.get(num, [])
+        i = bisect.bisect_right(cands, pos, key=lambda m: m[1])
+        return cands[i] if i < len(cands) else None
+
+    seq = [by_num[1][0]]
     while True:
-        want = seq[-1][0] + 1
-        nxt = next((m for m in rest if m[0] == want), None)
+        want, pos = seq[-1][0] + 1, seq[-1][1]
+        nxt = after(want, pos)
         if nxt is None:  # a number left out in print ("9.", unnumbered entry, "11."): skip at most two
-            nxt = next((m for m in rest if want < m[0] <= want + 2 and m[1] < section_end), None)
-        limit = nxt[1] if nxt else len(text)
-        lo = seq[-1][2]
-        inline = re.compile(_INLINE_MARK.format(n=want, cjk=_CJK)).search(text, lo, limit)
-        if inline and (nxt is None or inline.start() < nxt[1]) and (nxt is not None or inline.start() < section_end):
+            nxt = next((m for m in (after(want + 1, pos), after(want + 2, pos)) if m and m[1] < section_end), None)
+        limit = nxt[1] if nxt else max(section_end, seq[-1][2])
+        inline = re.compile(_INLINE_MARK.format(n=want, cjk=_CJK)).search(text, seq[-1][2], limit)
+        if inline:
             seq.append((want, inline.start(), inline.end()))
         elif nxt is not None:
             seq.append(nxt)
         else:
-            break
-        rest = [m for m in rest if m[1] > seq[-1][1]]
-    return seq
+            return seq
 
 
 def _numbered_run(doc: Document) -> tuple[int, int] | None:
-    """Without a references heading: the last run of 3+ numbered, dated lines in the second half."""
+    """Without a references heading: the last run of 3+ numbered, mostly dated lines in the second half."""
     text = doc.text
-    marks = [m for m in _markers(text, len(text) // 2, len(text)) if m[0] == 1]
-    for _, s, _b in reversed(marks):
-        seq = _sequence(text, _markers(text, s, len(text)), len(text))
-        if len(seq) >= 3 and all(re.search(_YEAR, text[a[2]:b[1]]) for a, b in zip(seq, seq[1:])):
+    marks = _markers(text, len(text) // 2, len(text))
+    firsts = [i for i, m in enumerate(marks) if m[0] == 1][-20:]  # a list starts at one of the last "1."
+    for i in reversed(firsts):
+        s = marks[i][1]
+        seq = _sequence(text, marks[i:], len(text))
+        dated = sum(bool(re.search(_YEAR, text[a[2]:b[1]])) for a, b in zip(seq, seq[1:]))
+        if len(seq) >= 3 and dated >= 0.8 * (len(seq) - 1):
             return s, len(text)
     return None
 
