@@ -61,6 +61,7 @@ def main() -> None:
     files.append(("large.pdf", big))
     read_pdf("warm-up.pdf", files[0][1])  # imports and first-call costs out of the timing
     n, t_reader = _reader(files)
+    rss = _max_rss_mb()  # before pdfplumber runs: the reader's own footprint
     _, t_plumber = _plumber(files)
     print(f"pages: {n}")
     print(f"litmeta reader (text + tables): {n / t_reader:8.1f} pages/s  ({t_reader:.2f} s)")
@@ -72,11 +73,16 @@ def main() -> None:
     tracemalloc.stop()
     print(f"large file: {doc.n_pages} pages, {len(doc.text):,} chars, {len(doc.tables)} tables; "
           f"peak Python memory {peak / 2**20:.0f} MB")
+    if rss is not None:
+        print(f"process max RSS after the reader runs (libraries included): {rss:.0f} MB")
+
+
+def _max_rss_mb() -> float | None:
     try:
         import resource
-        print(f"process max RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
-    except ImportError:
-        pass
+    except ImportError:  # not on Windows
+        return None
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 if __name__ == "__main__":

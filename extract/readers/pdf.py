@@ -129,6 +129,7 @@ def _assemble(source: str, pages: list[PageData], info: dict, warnings: list[str
         doc_pages.append(Page(p.number, start, w.out.pos, p.width, p.height,
                               header=" ".join(line_text(p, ln) for ln in lines_of(p.words.box, p.head)),
                               footer=" ".join(line_text(p, ln) for ln in lines_of(p.words.box, p.foot))))
+        p.release()  # written; only the next page is ever looked ahead to
     text, boxes = w.out.build()
     for pg in doc_pages:  # the last page ends where the text ends
         pg.end = min(pg.end, len(text))

@@ -20,16 +20,24 @@ from ..layout.words import Words, make_words
 
 @dataclass
 class PageData:
+    """What the layout steps need of one page: its glyphs, words and tables."""
+
     number: int
     width: float
     height: float
-    glyphs: Glyphs
-    words: Words
+    glyphs: Glyphs | None
+    words: Words | None
     tables: list[PageTable]
     flow: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))  # words in the text flow
     head: np.ndarray = field(default_factory=lambda: np.zeros(0, int))
-    glyph_rows: object = None  # the builder's box source for this page, once set
     foot: np.ndarray = field(default_factory=lambda: np.zeros(0, int))
+    glyph_rows: object = None  # the builder's box source for this page, once set
+
+    def release(self) -> None:
+        """Drop the per-character data once the page is written (keeps long PDFs small)."""
+        self.glyphs = self.words = None
+        self.tables = []
+        self.glyph_rows = None
 
 
 def open_pdf(path: str, data: bytes, password: str | None) -> pdfium.PdfDocument | None:
