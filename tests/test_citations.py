@@ -99,6 +99,13 @@ def test_every_entry_numbered_one_and_double_numbers():
     assert [(c.number, c.first_author, c.year) for c in cites] == [(1, "Aa B", 2001), (2, "Cc D", 2002)]
 
 
+def test_numbers_followed_by_a_space_and_unpunctuated_entries():
+    text = "References\n\n1 Aa B. T one. J A. 2001;1:1.\n\n2 Cc D T two J B 2002 2 5\n"
+    cites = parse_references(make_doc(text))
+    assert [(c.number, c.first_author, c.year) for c in cites] == [(1, "Aa B", 2001), (2, "", 2002)]
+    assert (cites[1].title, cites[1].journal, cites[1].volume) == ("", "", "")  # not guessed
+
+
 def test_list_without_heading_found_at_the_end_and_unnumbered_lists():
     text = ("Intro 1. Something. 2. Else.\n" * 3 + "\n1. Aa B. T one. J A. (2001) 1:1.\n"
             "2. Cc D. T two. J B. (2002) 2:2.\n3. Ee F. T three. J C. (2003) 3:3.\n")

@@ -67,8 +67,9 @@ class Citation:
 
 # --- finding the list and its entries ------------------------------------------------------------
 
-_MARK = re.compile(r"(?m)^[ \t]*(?:[-*\u2022][ \t]+)?(?:\[(?P<b>\d{1,3})\]|(?P<d>\d{1,3})\.(?!\d)(?:[ \t]*(?P=d)\.)?)[ \t]*\n?[ \t]*(?=\S)")
-_LEAD = re.compile(r"(?:\[\d{1,3}\]|\d{1,3}\.(?:[ \t]*\d{1,3}\.)?)\s*")
+_MARK = re.compile(r"(?m)^[ \t]*(?:[-*\u2022][ \t]+)?(?:\[(?P<b>\d{1,3})\]|(?P<d>\d{1,3})\.(?!\d)(?:[ \t]*(?P=d)\.)?"
+                   r"|(?P<s>\d{1,3})(?=[ \t]+[A-Z\u3400-\u9fff]))[ \t]*\n?[ \t]*(?=\S)")
+_LEAD = re.compile(r"[ \t]*(?:[-*\u2022][ \t]+)?(?:\[\d{1,3}\]|\d{1,3}\.(?:[ \t]*\d{1,3}\.)?|\d{1,3}(?=\s))\s*")
 _INLINE_MARK = r"(?<=[\s\-./])(?:\[{n}\]|{n}\.(?!\d))[ \t]*(?=[A-Z{cjk}][\w'\u2019-]*[ ,])"
 
 
@@ -89,7 +90,7 @@ def _markers(text: str, start: int, end: int) -> list[tuple[int, int, int]]:
     out = []
     start = text.rfind("\n", 0, start) + 1  # "^" only matches at a line start
     for m in _MARK.finditer(text, start, end):
-        num = int(m.group("b") or m.group("d"))
+        num = int(m.group("b") or m.group("d") or m.group("s"))
         out.append((num, m.start() + len(m.group(0)) - len(m.group(0).lstrip()), m.end()))
     return out
 
@@ -282,9 +283,13 @@ def parse_entry(raw: str) -> dict[str, Any]:
         else:
             rest = ""
     else:
-        anchor = _ANCHOR_PAREN.search(body) or _ANCHOR_AMA.search(body) or _ANCHOR_ANY.search(body)
+        anchor = _ANCHOR_PAREN.search(body) or _ANCHOR_AMA.search(body)
+        loose = anchor is None and _ANCHOR_ANY.search(body)  # a bare year: what follows is not read
+        anchor = anchor or loose
         pre = body[:anchor.start()] if anchor else body
         head, after = _split_head(pre)
+        if not head:  # authors, title and journal run together unpunctuated: keep only the year
+            after = ""
         if anchor:
             out["year"] = int(anchor.group(1))
             parts = [p for p in re.split(r"(?<=[^\s.][^\s.])\.\s+", after.strip(" .")) if p.strip()]
@@ -293,7 +298,7 @@ def parse_entry(raw: str) -> dict[str, Any]:
                 out["title"] = ". ".join(parts[:-1]).strip(" .")
             elif parts:
                 out["title"] = parts[0].strip(" .")
-            rest = body[anchor.end():]
+            rest = "" if loose else body[anchor.end():]
         else:
             out["title"] = re.split(r"\.\s+", after, maxsplit=1)[0].strip(" .")
             rest = ""
