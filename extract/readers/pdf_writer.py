@@ -14,6 +14,7 @@ from ..layout.builder import TextBuilder
 from ..layout.hyphen import breaks_at_end, keep_hyphen
 from ..layout.tables import PageTable
 from .pdf_pages import PageData
+from .pdf_post import CAPTION
 
 SUP_MARK = "^"
 
@@ -72,7 +73,9 @@ class Writer:
         decision = None
         if nxt is not None and not pd_.words.sup[last] and breaks_at_end(pd_.words.text[last]):
             npd, nitems = nxt
-            decision = keep_hyphen(pd_.words.text[last], npd.words.text[int(nitems[0])], self.vocab)
+            head = " ".join(npd.words.text[i] for i in nitems[:2].tolist())
+            if not CAPTION.match(head):  # a float's caption interrupts the text: leave the break
+                decision = keep_hyphen(pd_.words.text[last], npd.words.text[int(nitems[0])], self.vocab)
         self.words(pd_, ids, drop_last=decision is False)
         if decision is None:
             self.out.put("\n", [-1])
