@@ -12,6 +12,8 @@ from functools import lru_cache
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from extract import read
 from extract.document import Document, Page, Section
@@ -238,3 +240,30 @@ def test_list_found_without_section_headings():
     gold = json.loads((ROOT / "corpus" / "gold" / "references_comella2024.json").read_text(encoding="utf-8"))
     cites = parse_references(bare)
     assert [(c.year, c.doi) for c in cites] == [(g["year"], g["doi"]) for g in gold["references"]]
+
+
+_NAME = st.from_regex(r"[A-Z][a-z]{2,9} [A-Z]{1,2}", fullmatch=True)
+_ENTRY = st.tuples(st.lists(_NAME, min_size=1, max_size=4), st.integers(1950, 2049),
+                   st.from_regex(r"[a-z]{2,8}\.[0-9]{1,6}", fullmatch=True), st.sampled_from(["ama", "frontiers", "gbt"]))
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(_ENTRY, min_size=1, max_size=12), st.booleans())
+def test_generated_lists_round_trip(entries, wrap):
+    """Any list of well-formed invented entries: one citation each, in order, with its year and DOI."""
+    lines = []
+    for i, (authors, year, suffix, style) in enumerate(entries, 1):
+        who = ", ".join(authors)
+        if style == "ama":
+            body = f"{i}. {who}. A generated title. Gen J. {year};{i}({i}):1-9. doi: 10.5555/{suffix}"
+        elif style == "frontiers":
+            body = f"{i}. {who}. A generated title. Gen J. ({year}) {i}:1–9. doi: 10.5555/{suffix}"
+        else:
+            body = f"[{i}] {who}. A generated title[J]. Gen J, {year}, {i}({i}): 1-9. doi: 10.5555/{suffix}"
+        lines.append(body.replace(" A generated", "\nA generated") if wrap else body)
+    text = "References\n" + "\n".join(lines) + "\n"
+    cites = parse_references(make_doc(text))
+    assert [c.number for c in cites] == list(range(1, len(entries) + 1))
+    for c, (authors, year, suffix, _) in zip(cites, entries):
+        assert (c.first_author, c.year, c.doi, c.journal, c.volume) == (authors[0], year, f"10.5555/{suffix}", "Gen J", str(c.number))
+        assert c.title == "A generated title" and text[c.raw_start:c.raw_end] == c.evidence["quote"]
