@@ -26,7 +26,7 @@ from ..layout.tablemodel import frame_of, row_kinds
 from ..layout.tables import PageTable
 from ..layout.xycut import lines_of, xycut
 from .pdf_pages import PageData, open_pdf, read_page, read_with_plumber
-from .pdf_post import find_caption, find_footnotes, title_by_size
+from .pdf_post import CAPTION, find_caption, find_footnotes, title_by_size
 from .pdf_writer import SUP_MARK, Writer, line_text
 
 __all__ = ["read_pdf", "SUP_MARK"]
@@ -139,13 +139,22 @@ def _assemble(source: str, pages: list[PageData], info: dict, warnings: list[str
         find_caption(text, t)
         find_footnotes(doc, t)
     first = doc_pages[0]
-    doc.metadata = read_metadata(info, text[first.start:first.end], first.header)
+    doc.metadata = read_metadata(info, _prose(doc, first), first.header)
     if not doc.metadata.title:
         doc.metadata.title = title_by_size(doc, first)
     doc.metadata.extra["superscripts"] = w.superscripts
     doc.metadata.extra["superscript_mark"] = SUP_MARK
     _add_sections(doc)
     return doc
+
+
+def _prose(doc: Document, page: Page) -> str:
+    """The page's text without its tables and captions (their years are not the paper's)."""
+    text = doc.text[page.start:page.end]
+    for t in sorted((t for t in doc.tables if t.page == page.number), key=lambda t: -t.start):
+        a, b = t.start - page.start, t.end - page.start
+        text = text[:max(a, 0)] + text[max(b, 0):]
+    return "\n".join(line for line in text.split("\n") if not CAPTION.match(line))
 
 
 def _table(w: Writer, p: PageData, pt: PageTable) -> Table:
