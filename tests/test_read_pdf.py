@@ -180,3 +180,23 @@ def test_pdfplumber_fallback_reads_the_same_paper(verify):
     for fact in verify.SIMPLE[name][1]:
         assert fact in text
     assert doc.boxes.shape == (len(doc.text), 4)
+
+
+def test_rotated_page_reads_the_same_text_within_its_box(verify):
+    import io
+
+    import pypdfium2 as pdfium
+
+    from extract.readers.pdf import read_pdf
+
+    name = "okuracar2024_scand_j_immunol.pdf"
+    pdf = pdfium.PdfDocument(PDF / name)
+    pdf[0].set_rotation(90)
+    buf = io.BytesIO()
+    pdf.save(buf)
+    doc = read_pdf(name, buf.getvalue())
+    text = _flat(doc.text)
+    assert all(fact in text for fact in verify.SIMPLE[name][1])
+    box = doc.boxes[~np.isnan(doc.boxes).any(axis=1)]
+    page = doc.pages[0]
+    assert (box[:, 2] <= page.width + 1).all() and (box[:, 3] <= page.height + 1).all() and (box >= -1).all()

@@ -35,7 +35,7 @@ class Glyphs:
         return len(self.chars)
 
 
-def load_glyphs(textpage, page_height: float) -> Glyphs:
+def load_glyphs(textpage, page_top: float) -> Glyphs:
     """Read every visible character of a pdfium text page with its loose box."""
     n = textpage.count_chars()
     if n <= 0:
@@ -60,8 +60,8 @@ def load_glyphs(textpage, page_height: float) -> Glyphs:
     box = np.empty_like(out)
     box[:, 0] = out[:, 0]
     box[:, 2] = out[:, 2]
-    box[:, 1] = page_height - out[:, 1]
-    box[:, 3] = page_height - out[:, 3]
+    box[:, 1] = page_top - out[:, 1]
+    box[:, 3] = page_top - out[:, 3]
     ia = np.asarray(idx)
     space_before = np.zeros(len(idx), bool)
     if len(idx) > 1:

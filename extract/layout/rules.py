@@ -19,7 +19,7 @@ def _edge(x0: float, top: float, x1: float, bottom: float, orientation: str) -> 
             "object_type": "line"}
 
 
-def page_edges(page, height: float) -> list[dict]:
+def page_edges(page, page_top: float) -> list[dict]:
     """Horizontal and vertical edges (pdfplumber dicts) of the straight paths on a page.
 
     Lines and rectangles only: paths with curves are drawings, not table rules. Top-level
@@ -38,7 +38,7 @@ def page_edges(page, height: float) -> list[dict]:
         if not pdfium_c.FPDFPageObj_GetBounds(obj, l, b_, r, t_):
             continue
         left, bottom, right, top = l.value, b_.value, r.value, t_.value
-        x0, x1, t, b = left, right, height - top, height - bottom
+        x0, x1, t, b = left, right, page_top - top, page_top - bottom
         w, h = x1 - x0, b - t
         if h <= THIN and w >= MIN_LEN:
             y = (t + b) / 2

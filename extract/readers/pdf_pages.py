@@ -86,14 +86,17 @@ def read_with_plumber(path: str, data: bytes, password: str | None) -> tuple[lis
 def read_page(pdf: pdfium.PdfDocument, i: int) -> PageData:
     page = pdf[i]
     try:
-        width, height = page.get_size()
+        # characters come in the page's user space: flip y about the media box top, and size
+        # the page by its unrotated media box (a /Rotate entry does not move the characters)
+        x0, y0, x1, top = page.get_mediabox()
+        width, height = x1 - x0, top - y0
         textpage = page.get_textpage()
         try:
-            glyphs = load_glyphs(textpage, height)
+            glyphs = load_glyphs(textpage, top)
         finally:
             textpage.close()
         words = make_words(glyphs)
-        tables = find_tables(words, page_edges(page, height), width, height) if len(words) else []
+        tables = find_tables(words, page_edges(page, top), width, height) if len(words) else []
     finally:
         page.close()
     flow = np.ones(len(words), bool)
