@@ -49,6 +49,15 @@ REGRESSION: dict[str, list[str]] = {
                                   "CR Evans 8/20"],
     "u09_pubmed_ipex.txt": ["study.design", "study.multicenter", "study.year"],
     "u10_transplant_everolimus.txt": [],
+    "u11_aps_two_arms_rate.txt": ["study.design", "study.multicenter", "included 27", "infection 10 episodes",
+                                  "infection rate 0.81/100 pm (0.35-1.60)", "infection person-time 1240 months"],
+}
+
+# Trap numbers the pipeline takes as counts today: strict xfail, so a fix turns them into a failure
+# that asks for the entry to be removed (and a new violation anywhere else fails outright).
+KNOWN_TRAP_VIOLATIONS: dict[str, str] = {
+    "u11_aps_two_arms_rate.txt": "'two university hospitals were reviewed' read as enrolled = 2 "
+                                 "(population._COHORT_COUNT lets any two words stand before 'were')",
 }
 
 
@@ -143,7 +152,9 @@ def test_evidence_slices_text(name: str) -> None:
             assert text[ev["start"]:ev["end"]] == ev["quote"], (r["outcome"], ev)
 
 
-@pytest.mark.parametrize("name", sorted(EXPECTED))
+@pytest.mark.parametrize("name", [
+    pytest.param(n, marks=pytest.mark.xfail(strict=True, reason=KNOWN_TRAP_VIOLATIONS[n]))
+    if n in KNOWN_TRAP_VIOLATIONS else n for n in sorted(EXPECTED)])
 def test_no_trap_number_taken_as_count(name: str) -> None:
     assert trap_violations(name) == []
 
@@ -167,5 +178,7 @@ def test_recall_table() -> None:
         for fid, ok in found.items():
             if not ok:
                 print(f"    miss: {fid}")
+        for v in trap_violations(name):
+            print(f"    trap taken as a count: {v}")
     print(f"{'all':42s} {hit_all:5d}/{n_all:<5d} {hit_all / n_all:7.0%}")
     assert hit_all >= sum(len(v) for v in REGRESSION.values())
