@@ -200,3 +200,35 @@ def test_rotated_page_reads_the_same_text_within_its_box(verify):
     box = doc.boxes[~np.isnan(doc.boxes).any(axis=1)]
     page = doc.pages[0]
     assert (box[:, 2] <= page.width + 1).all() and (box[:, 3] <= page.height + 1).all() and (box >= -1).all()
+
+
+def _alnum(text: str) -> str:
+    return re.sub(r"[^0-9a-z]", "", text.lower())
+
+
+def test_text_running_from_left_column_foot_to_right_column_head_is_whole(docs):
+    """Around every column change, the text reads as in the seed (which has no columns)."""
+    from extract.readers.pdf_post import CAPTION
+
+    doc = docs[COMELLA.name]
+    seed = _alnum((CORPUS / "seeds" / "comella2024_front_immunol.md").read_text(encoding="utf-8"))
+    real = np.flatnonzero(~np.isnan(doc.boxes).any(axis=1))
+    in_table = np.zeros(len(doc.text), bool)
+    for t in doc.tables:
+        in_table[t.start:t.end] = True
+    checked = 0
+    for a, b in zip(real[:-1].tolist(), real[1:].tolist()):
+        page = doc.page_of(a)
+        if page != doc.page_of(b) or in_table[a] or in_table[b]:
+            continue
+        mid = doc.pages[page - 1].width / 2
+        ba, bb = doc.boxes[a], doc.boxes[b]
+        if not (ba[2] < mid < bb[0] and bb[1] < ba[1] - 100):  # foot of left -> head of right
+            continue
+        line_after = doc.text[b:doc.text.find("\n", b)]
+        if CAPTION.match(line_after):  # a float stands at the head of the column
+            continue
+        window = doc.text[max(0, a - 80):b + 80]
+        assert _alnum(window) in seed, window
+        checked += 1
+    assert checked >= 3
