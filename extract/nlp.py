@@ -10,6 +10,7 @@ is an offset into ``doc.text`` and every quote ``doc.text[start:end]`` stays exa
 """
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -79,7 +80,7 @@ def blocks(text: str, breaks: Iterable[int] = ()) -> list[tuple[int, int]]:
     table line (tab-separated), a given break offset (section starts), or a short line ending a
     sentence (the last line of a paragraph in justified text).
     """
-    hard = set(breaks)
+    hard = sorted(set(breaks))
     lines: list[tuple[int, int]] = []
     pos = 0
     for line in text.split("\n"):
@@ -96,7 +97,7 @@ def blocks(text: str, breaks: Iterable[int] = ()) -> list[tuple[int, int]]:
                 out.append(cur)
             cur = None
             continue
-        if cur is not None and (s in hard or any(cur[1] < b <= s for b in hard) or CAPTION.match(line)):
+        if cur is not None and (_between(hard, cur[1], s) or CAPTION.match(line)):
             out.append(cur)
             cur = None
         if cur is None:
@@ -109,6 +110,12 @@ def blocks(text: str, breaks: Iterable[int] = ()) -> list[tuple[int, int]]:
     if cur:
         out.append(cur)
     return out
+
+
+def _between(points: list[int], lo: int, hi: int) -> bool:
+    """Is there a point ``p`` with ``lo < p <= hi`` (points sorted)?"""
+    i = bisect.bisect_right(points, lo)
+    return i < len(points) and points[i] <= hi
 
 
 def sentences(text: str, breaks: Iterable[int] = ()) -> list[Sentence]:

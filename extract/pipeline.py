@@ -254,24 +254,35 @@ def merge_rows(rows: list[dict]) -> list[dict]:
 
     Standalone person-time rows join the rate row of their group that has the same person-time.
     """
-    out: list[dict] = list(rows)
-    changed = True
-    while changed:  # a merge can make a row match one it did not match before (episodes + rate)
-        changed = False
-        merged: list[dict] = []
-        for r in out:
-            target = next((k for k in merged if _same_fact(k, r)), None)
-            if target is None:
-                merged.append(r)
-            else:
-                _absorb(target, r)
-                changed = True
-        out = merged
+    buckets: dict[tuple, list[dict]] = {}
+    for r in rows:  # only rows of one group and outcome family can state one fact
+        family = "infection" if r.get("outcome") in ("infection", "serious_infection") else r.get("outcome")
+        buckets.setdefault((family, _key_group(r)), []).append(r)
+    out = []
+    for bucket in buckets.values():
+        changed = True
+        while changed:  # a merge can make a row match one it did not match before (episodes + rate)
+            changed = False
+            merged: list[dict] = []
+            for r in bucket:
+                target = next((k for k in merged if _same_fact(k, r)), None)
+                if target is None:
+                    merged.append(r)
+                else:
+                    _absorb(target, r)
+                    changed = True
+            bucket = merged
+        out += bucket
+    order = {id(r): i for i, r in enumerate(rows)}
+    out.sort(key=lambda r: order[id(r)])
+    rates: dict[tuple, list[dict]] = {}
+    for k in out:
+        if _is_rate(k) and k.get("person_time") is not None:
+            rates.setdefault(_key_group(k), []).append(k)
     kept = []
     for r in out:
         if r["outcome"] == "person_time":
-            home = next((k for k in out if k is not r and _is_rate(k) and _key_group(k) == _key_group(r)
-                         and _same_value(k.get("person_time"), r.get("person_time")) and k.get("person_time") is not None), None)
+            home = next((k for k in rates.get(_key_group(r), []) if _same_value(k.get("person_time"), r.get("person_time"))), None)
             if home is not None:
                 home["evidence"] += [e for e in r["evidence"] if e not in home["evidence"]]
                 continue

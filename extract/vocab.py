@@ -41,6 +41,7 @@ class Vocab:
     kinds: dict[str, dict[str, list[str]]]
     case_sensitive_max_len: int = 4
     _compiled: dict[str, list[tuple[re.Pattern, str, int]]] = field(default_factory=dict, repr=False)
+    _normalised: dict[tuple[str, str], str | None] = field(default_factory=dict, repr=False)
 
     def terms(self, kind: str) -> dict[str, list[str]]:
         """``{label: [synonyms]}`` for ``kind`` (empty dict for an unknown kind)."""
@@ -83,6 +84,12 @@ class Vocab:
         """The label ``text`` names (exact synonym first, else all labels it mentions joined by ``+``)."""
         if not text or not str(text).strip():
             return None
+        key = (kind, str(text))
+        if key not in self._normalised:  # the same group labels are looked up again and again
+            self._normalised[key] = self._normalise(kind, str(text))
+        return self._normalised[key]
+
+    def _normalise(self, kind: str, text: str) -> str | None:
         folded = fold(str(text)).strip(" .,;:()[]")
         for pat, label, _ in self._patterns(kind):
             m = pat.fullmatch(folded)

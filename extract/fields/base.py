@@ -11,6 +11,7 @@ outcome-like finding is a plain dict with Contract 1 keys (see :func:`finding`).
 """
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -60,7 +61,7 @@ def finding(doc: Document, outcome: str, spans: list[tuple[int, int]], *, confid
 # Sections whose numbers are about other studies or are not study data at all.
 FOREIGN_SECTIONS = {"references", "introduction"}
 _FOREIGN_HEADING = re.compile(r"^\s*(?:cited by|citing articles|citation excerpt|related articles|recommended articles|"
-                              r"similar articles|personalised recommendations|references?)\b", re.I | re.M)
+                              r"similar articles|personalised recommendations|references?)\b[^\n]{0,30}$", re.I | re.M)
 _REFERENCE_LINE = re.compile(r"^[ \t]*(?:\[\d{1,3}\]|\d{1,3}\.[ \t]+[A-Z][\w'\u2019-]+,? [A-Z]{1,3}[,. ]).*$", re.M)
 _CITATION_MARK = re.compile(r"\(\s*\d+(?:\s*[,\u2013-]\s*\d+)*\s*\)|\[\s*\d+(?:\s*[,\u2013-]\s*\d+)*\s*\]")
 
@@ -74,32 +75,55 @@ class Context:
 
     @cached_property
     def foreign_zones(self) -> list[tuple[int, int]]:
-        """Spans that are not this study's data: references, introduction, citing articles' excerpts."""
+        """Spans that are not this study's data: references, introduction, citing articles' excerpts (merged, sorted)."""
         zones = [(s.start, s.end) for s in self.doc.sections if s.name in FOREIGN_SECTIONS]
         for m in _FOREIGN_HEADING.finditer(self.doc.text):
             zones.append((m.start(), len(self.doc.text)))
         for m in _REFERENCE_LINE.finditer(self.doc.text):
             zones.append((m.start(), m.end()))
-        return zones
+        merged: list[tuple[int, int]] = []
+        for a, b in sorted(zones):
+            if merged and a <= merged[-1][1]:
+                merged[-1] = (merged[-1][0], max(b, merged[-1][1]))
+            else:
+                merged.append((a, b))
+        return merged
+
+    @cached_property
+    def _zone_starts(self) -> list[int]:
+        return [a for a, _ in self.foreign_zones]
 
     def is_foreign(self, offset: int) -> bool:
-        return any(s <= offset < e for s, e in self.foreign_zones)
+        i = bisect.bisect_right(self._zone_starts, offset) - 1
+        return i >= 0 and offset < self.foreign_zones[i][1]
+
+    @cached_property
+    def _sections(self) -> tuple[list[int], list]:
+        ordered = sorted(self.doc.sections, key=lambda x: (x.start, -x.end))
+        return [x.start for x in ordered], ordered
+
+    def section_at(self, offset: int) -> str:
+        """Name of the innermost section holding ``offset`` (``other`` outside any), by bisection."""
+        starts, ordered = self._sections
+        i = bisect.bisect_right(starts, offset) - 1
+        while i >= 0:
+            if offset < ordered[i].end:
+                return ordered[i].name
+            i -= 1
+        return "other"
 
     @cached_property
     def sentences(self) -> list[Sentence]:
-        """Sentences of this study's own text (foreign zones and tables left out)."""
-        table_spans = [(t.start, t.end) for t in self.doc.tables]
+        """Sentences of this study's own text (foreign zones, tables and captions left out)."""
         out = []
         for s in sentences(self.doc.text, breaks=[x.start for x in self.doc.sections]):
-            if self.is_foreign(s.start) or any(a <= s.start < b for a, b in table_spans):
-                continue
-            if self.doc.section_of(s.start) == "tables" or CAPTION.match(s.text):
+            if self.is_foreign(s.start) or self.section_at(s.start) == "tables" or CAPTION.match(s.text):
                 continue  # captions describe a table; its numbers are read from the table
             out.append(s)
         return out
 
     def section(self, sent: Sentence) -> str:
-        return self.doc.section_of(sent.start) or "other"
+        return self.section_at(sent.start)
 
     @cached_property
     def _terms(self) -> dict[tuple[int, str], list[Term]]:
@@ -125,10 +149,14 @@ class Context:
                 return True
         return False
 
-    def data_sentences(self) -> list[Sentence]:
-        """Sentences that may hold this study's numbers: not about other studies, not in discussion."""
+    @cached_property
+    def _data_sentences(self) -> list[Sentence]:
         return [s for s in self.sentences
                 if self.section(s) not in ("discussion", "introduction") and not self.about_other_studies(s)]
+
+    def data_sentences(self) -> list[Sentence]:
+        """Sentences that may hold this study's numbers: not about other studies, not in discussion."""
+        return self._data_sentences
 
 
 def _looks_like_count_paren(text: str, m: re.Match) -> bool:

@@ -336,14 +336,20 @@ def group_key(vocab, group: str) -> str:
 def _link(rows: list[dict], times: list[dict], vocab) -> list[dict]:
     """Put events and person-time on the rate rows of the same group when they reproduce the printed rate."""
     out = []
-    key = lambda row: group_key(vocab, row["group"])  # noqa: E731
     used_times: set[int] = set()
+    episodes_by: dict[str, list[dict]] = {}
+    for x in rows:
+        if x.get("unit") == "episodes":
+            episodes_by.setdefault(group_key(vocab, x["group"]), []).append(x)
+    times_by: dict[str, list[int]] = {}
+    for i, t in enumerate(times):
+        times_by.setdefault(group_key(vocab, t["group"]), []).append(i)
     for r in rows:
         if r.get("reported_scale", "") and str(r.get("reported_scale")).startswith("per "):
             mult = float(re.search(r"per ([\d,]+)", r["reported_scale"]).group(1).replace(",", ""))
-            episodes = [x for x in rows if key(x) == key(r) and x.get("unit") == "episodes"
-                        and x["outcome"] in (r["outcome"], "serious_infection")]
-            pts = [i for i, t in enumerate(times) if key(t) == key(r)]
+            k = group_key(vocab, r["group"])
+            episodes = [x for x in episodes_by.get(k, []) if x["outcome"] in (r["outcome"], "serious_infection")]
+            pts = times_by.get(k, [])
             for ev in episodes or [None]:
                 for i in pts or [None]:
                     if ev is None and i is None:
