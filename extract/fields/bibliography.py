@@ -23,13 +23,24 @@ _CITATION_LINE = re.compile(
 _BYLINE = re.compile(r"^(?P<name>[A-Z][\w'\u2019-]+(?:[ \u00a0][A-Z][\w'\u2019-]+){1,3})[\s\u00a0]+et al\.?\s+"
                      r"(?P<journal>[A-Z][A-Za-z. ]+?)\.?\s+(?P<year>%s)\b" % _YEAR, re.M)
 _ET_AL_CITE = re.compile(r"\((?P<name>[A-Z][\w'\u2019-]+) et al\.?,? (?P<year>%s)\)" % _YEAR)
-_AUTHOR_LIST_LINE = re.compile(r"^(?P<line>(?:[A-Z][\w'\u2019.-]+ ){1,3}[A-Z][\w'\u2019-]+(?:<sup>[^<]*</sup>)?"
-                               r"(?:, (?:[A-Z][\w'\u2019.-]+ ){1,3}[A-Z][\w'\u2019-]+(?:<sup>[^<]*</sup>)?)+"
-                               r"(?:,? and (?:[A-Z][\w'\u2019.-]+ ){1,3}[A-Z][\w'\u2019-]+(?:<sup>[^<]*</sup>)?)?)\s*$", re.M)
+_AFFIL = r"(?:<sup>[^<]*</sup>|\d{1,2}(?:,\d{1,2})*|[*\u2020\u2021])?"
+_GIVEN_SURNAME = r"(?:[A-Z][\w'\u2019.-]+ ){1,3}[A-Z][\w'\u2019-]+%s" % _AFFIL
+_AUTHOR_LIST_LINE = re.compile(r"^(?P<line>%s(?:, %s)+(?:,? and %s)?)\s*$" % ((_GIVEN_SURNAME,) * 3), re.M)
 _COPYRIGHT_YEAR = re.compile(r"(?:©|\(c\)|copyright)\s*(?:[^\n]{0,60}?)\b(?P<year>%s)\b" % _YEAR, re.I)
 _DATED = re.compile(r"\b(?:PUBLISHED|Published(?: online)?|Epub|Accepted|ACCEPTED|Received|RECEIVED)\s*:?\s*"
                     r"(?:\d{1,2} [A-Z][a-z]+ )?(?P<year>%s)" % _YEAR)
 _LEAD_YEAR = re.compile(r"^\s*\.?\s*(?P<year>%s)\s+[A-Z][a-z]{2};\d+\(\d+\)" % _YEAR, re.M)
+_PARTICLE = r"(?:(?:van|von|de|der|den|da|di|del|dos|du|la|le) )*"
+# Vancouver / PubMed author lists: "Haverkamp L1,2, Orsini P3, Takeda M1" or "Lindqvist E, Marchetti G, et al."
+_VANCOUVER_NAME = r"%s[A-Z][\w'\u2019-]+(?: [A-Z][\w'\u2019-]+)? [A-Z]{1,3}%s" % (_PARTICLE, _AFFIL)
+_VANCOUVER_LINE = re.compile(r"^(?:\W{0,2}Authors?\W{0,3}\s*)?(?P<line>{n}(?:(?:, {n})+(?:,? and {n})?|,? and {n}|(?=,? et al)))"
+                             r"(?:,? et al\.?)?\s*$".replace("{n}", _VANCOUVER_NAME), re.M)
+# the citation line under the title: "Pediatr Blood Cancer. 2022;69(4):e29511" or "Lupus. 2019;28(11):1335-1341"
+_JOURNAL_CITE = re.compile(r"^(?:\W{0,2}Journal\W{0,3}\s*)?(?P<journal>[A-Z][\w&' -]*(?: \([A-Z][\w ]*\))?)\.\s+"
+                           r"(?P<year>%s)(?: [A-Z][a-z]{2}(?: \d{1,2})?)?;\s*\d+(?:\(\d+\))?:\s*e?\d+" % _YEAR, re.M)
+# meta tags naming the document's own publication date (HTML readers keep them in ``metadata.extra``)
+_DATE_TAGS = ("citation_publication_date", "citation_date", "citation_online_date", "dc.date",
+              "prism.publicationdate", "citation_year")
 _AUTHOR_EMAIL = re.compile(r"^\s*[•\u2022*-]?\s*(?P<name>[A-Z][a-z'\u2019-]+(?:[ \u00a0][A-Z][a-z'\u2019-]+){1,3}?)\s*Email author", re.M)
 
 
@@ -126,14 +137,20 @@ def _authors_and_year(doc: Document, front: int, facts: dict[str, Fact]) -> None
         facts.setdefault("journal", Fact("journal", byline.group("journal").strip(), proof(doc, byline.span("journal")), 0.9))
         facts.setdefault("year", Fact("year", int(byline.group("year")), proof(doc, byline.span("year")), 0.95))
     if "first_author" not in facts:
-        listing = _AUTHOR_LIST_LINE.search(text[:front]) or _AUTHOR_EMAIL.search(text[:front])
+        listing = (_VANCOUVER_LINE.search(text[:front]) or _AUTHOR_LIST_LINE.search(text[:front])
+                   or _AUTHOR_EMAIL.search(text[:front]))
         if listing:
             grp = "line" if "line" in listing.re.groupindex else "name"
-            names = [re.sub(r"<sup>.*?</sup>", "", n).replace("\u00a0", " ").strip() for n in re.split(r", | and ", listing.group(grp))]
+            names = [_strip_affiliation(n).replace("\u00a0", " ").strip() for n in re.split(r", (?!\d)|,? and ", listing.group(grp))]
             facts["authors"] = Fact("authors", names, proof(doc, listing.span(grp)), 0.8)
             sur = _surname(names[0])
             s = listing.start(grp) + names[0].rfind(sur)
             facts["first_author"] = Fact("first_author", sur, proof(doc, (s, s + len(sur))), 0.8)
+    if "year" not in facts or "journal" not in facts:
+        cited = _JOURNAL_CITE.search(text[:front])
+        if cited:
+            facts.setdefault("year", Fact("year", int(cited.group("year")), proof(doc, cited.span("year")), 0.95))
+            facts.setdefault("journal", Fact("journal", cited.group("journal").strip(), proof(doc, cited.span("journal")), 0.9))
     if "first_author" not in facts:
         cited = _ET_AL_CITE.search(text)
         if cited:
@@ -147,15 +164,42 @@ def _authors_and_year(doc: Document, front: int, facts: dict[str, Fact]) -> None
             if m:
                 facts["year"] = Fact("year", int(m.group("year")), proof(doc, m.span("year")), conf)
                 break
-    # a metadata year with no printed date to back it is not taken: readers guess it from any
-    # four-digit number ("2009 版" of an evidence table), and a year without proof is not extracted
+    if "year" not in facts:
+        _year_from_date_tag(doc, facts)
+    # any other metadata year with no printed date to back it is not taken: readers guess it from
+    # any four-digit number ("2009 版" of an evidence table), and a year without proof is not extracted
     if doc.metadata.journal:
         facts["journal"] = Fact("journal", doc.metadata.journal, proof(doc, _find(doc, doc.metadata.journal)))
 
 
+def _year_from_date_tag(doc: Document, facts: dict[str, Fact]) -> None:
+    """Year from a named publication-date meta tag: the document's statement about itself.
+
+    Only named date tags count (not a reader's guess from any four-digit number); the year is
+    proved by where it is printed when it is, and flagged with the tag it came from.
+    """
+    extra = doc.metadata.extra or {}
+    for tag in _DATE_TAGS:
+        values = extra.get(tag)
+        values = [values] if isinstance(values, str) else list(values or [])
+        found = next((m for m in (re.search(r"\b(%s)\b" % _YEAR, str(v)) for v in values) if m), None)
+        if found:
+            year = found.group(1)
+            facts["year"] = Fact("year", int(year), proof(doc, _find(doc, year, _front_end(doc))), 0.9,
+                                 [f"year from the '{tag}' meta tag"])
+            return
+
+
+def _strip_affiliation(name: str) -> str:
+    """"Quintero1,2" → "Quintero", "Fitzgerald<sup>1</sup>" → "Fitzgerald": affiliation marks are not names."""
+    return re.sub(r"(?:<sup>[^<]*</sup>|[\d,*\u2020\u2021]+)+$", "", name.strip()).strip()
+
+
 def _surname(name: str) -> str:
-    """Surname of "Mattia Comella" or "Comella M" (particles kept: "van der Berg")."""
-    name = re.sub(r"<sup>.*?</sup>|[\d*\u2020\u2021]+$", "", name).strip()
+    """Surname of "Mattia Comella", "Comella M" or "Comella, Mattia" (particles kept: "van der Berg")."""
+    name = _strip_affiliation(name)
+    if "," in name:
+        return name.split(",", 1)[0].strip()
     if re.search(r"\s[A-Z]{1,3}$", name):
         return name.rsplit(" ", 1)[0]
     parts = name.split()
