@@ -126,7 +126,7 @@ class Context:
         return self.section_at(sent.start)
 
     @cached_property
-    def _terms(self) -> dict[tuple[int, str], list[Term]]:
+    def _terms(self) -> dict[tuple[int, str], list]:
         return {}
 
     def terms(self, sent: Sentence, kind: str) -> list[Term]:
@@ -137,7 +137,11 @@ class Context:
         return self._terms[key]
 
     def proportions(self, sent: Sentence) -> list[Proportion]:
-        return find_proportions(sent.text, offset=sent.start)
+        """Count statements of ``sent`` (read once per sentence; several modules ask)."""
+        key = (sent.start, "__proportions__")
+        if key not in self._terms:
+            self._terms[key] = find_proportions(sent.text, offset=sent.start)
+        return self._terms[key]
 
     def about_other_studies(self, sent: Sentence) -> bool:
         """A sentence citing or describing other work ("previous series", "(12)", "et al.")."""
