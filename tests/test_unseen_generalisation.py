@@ -32,24 +32,24 @@ _ARM_AXES = ("diagnosis", "treatment")
 
 # Facts the pipeline gets right today (fixture → fact ids, ``study.<column>`` for study facts).
 REGRESSION: dict[str, list[str]] = {
-    "u01_rct_sirolimus_vs_cyclosporine.txt": ["study.design", "study.multicenter", "no death"],
-    "u02_prospective_single_arm.md": ["study.design", "study.multicenter", "enrolled 21", "treated 19 of 21",
+    "u01_rct_sirolimus_vs_cyclosporine.txt": ["study.first_author", "study.year", "study.design", "study.multicenter", "no death"],
+    "u02_prospective_single_arm.md": ["study.first_author", "study.year", "study.design", "study.multicenter", "enrolled 21", "treated 19 of 21",
                                       "relapse 3/19"],
-    "u03_retrospective_infection_rates.txt": [
+    "u03_retrospective_infection_rates.txt": ["study.first_author", "study.year",
         "study.design", "study.multicenter", "included 97", "Evans 30/97", "ITP 41/97", "AIHA 26/97",
         "infection 22/97 patients", "infection 38 episodes", "infection rate 9.2/100 py (6.5-12.6)",
         "serious infection rate 2.7/100 py (1.3-4.8)", "death 2/97"],
-    "u04_gvhd_prophylaxis.txt": ["study.multicenter", "treated 110", "death 14/110"],
-    "u05_sle_thrombocytopenia.txt": ["study.design", "study.multicenter", "CR 9/20", "PR 6/20", "ORR 15/20",
+    "u04_gvhd_prophylaxis.txt": ["study.design", "study.first_author", "study.year", "study.multicenter", "treated 110", "death 14/110"],
+    "u05_sle_thrombocytopenia.txt": ["study.first_author", "study.year", "study.design", "study.multicenter", "CR 9/20", "PR 6/20", "ORR 15/20",
                                      "relapse 4/15 responders"],
-    "u06_case_report_alps.txt": ["study.design"],
-    "u07_percent_only_prca.txt": ["study.design"],
-    "u08_html_table_evans.html": ["study.multicenter", "treated 52", "ORR 38/52", "CR 21/52", "ORR ITP 14/20",
+    "u06_case_report_alps.txt": ["study.first_author", "study.year", "study.design"],
+    "u07_percent_only_prca.txt": ["study.multicenter", "study.first_author", "study.year", "study.design"],
+    "u08_html_table_evans.html": ["study.design", "study.first_author", "study.year", "study.multicenter", "treated 52", "ORR 38/52", "CR 21/52", "ORR ITP 14/20",
                                   "ORR AIHA 9/12", "ORR Evans 15/20", "CR ITP 8/20", "CR AIHA 5/12",
                                   "CR Evans 8/20"],
-    "u09_pubmed_ipex.txt": ["study.design", "study.multicenter", "study.year"],
-    "u10_transplant_everolimus.txt": [],
-    "u11_aps_two_arms_rate.txt": ["study.design", "study.multicenter", "included 27", "infection 10 episodes",
+    "u09_pubmed_ipex.txt": ["study.first_author", "study.design", "study.multicenter", "study.year"],
+    "u10_transplant_everolimus.txt": ["study.design", "study.multicenter", "study.first_author", "study.year"],
+    "u11_aps_two_arms_rate.txt": ["study.first_author", "study.year", "study.design", "study.multicenter", "included 27", "infection 10 episodes",
                                   "infection rate 0.81/100 pm (0.35-1.60)", "infection person-time 1240 months"],
 }
 

@@ -18,13 +18,23 @@ from .base import Context, Fact, proof
 PRIORITY = ["systematic_review", "guideline", "rct", "retrospective", "prospective", "case_series", "case_report", "review"]
 _RANKS = [("title",), ("abstract", "methods"), None]
 
+_CENTRE_MODIFIER = (r"large|main|major|tertiary|academic|participating|different|referral|university|[A-Z][a-z]+|"
+                    r"paediatric|pediatric|haematology|hematology|oncology|and|care")
 _CENTRES = re.compile(
-    r"\b(?P<n>\d+|%s)\s+(?:(?:large|main|major|tertiary|academic|participating|different|referral|university|"
-    r"[A-Z][a-z]+|paediatric|pediatric|haematology|hematology|oncology|and|care)\s+){0,5}"
-    r"(?:centres|centers|units|hospitals|institutions|sites)\b" % "|".join(w for w in WORD_VALUES if w not in ("no", "none", "zero", "one")),
+    r"\b(?P<n>\d+|%s)\s+(?:(?:%s)\s+){0,5}"
+    r"(?:centres|centers|units|hospitals|institutions|sites)\b"
+    % ("|".join(w for w in WORD_VALUES if w not in ("no", "none", "zero", "one")), _CENTRE_MODIFIER),
     re.I)
 _MULTI = re.compile(r"\bmulti[- ]?(?:centre|center|central|institutional|site|national)\b|\bnationwide\b", re.I)
-_SINGLE = re.compile(r"\bsingle[- ](?:centre|center|institution|site|institutional)\b|\bmonocentric\b", re.I)
+# "single-centre", "a single academic centre", "single tertiary-care hospital": modifiers may stand between
+_SINGLE = re.compile(r"\b(?i:single)[- ](?:(?:%s)[- ]){0,3}(?i:centre|center|institution|institutional|site|hospital|clinic)\b"
+                     r"|\b(?i:monocentric)\b" % _CENTRE_MODIFIER)
+# a design adjective before the design's head noun ("retrospective single-centre case series"): the noun names it
+_HEAD_NOUNS = ("case_series", "case_report")
+_ADJECTIVES = ("retrospective", "prospective")
+_PHRASE_GAP = re.compile(r"[\w\s,-]{0,40}")
+_BRACKET_CITATION = re.compile(r"\[\s*\d+(?:\s*[,\u2013-]\s*\d+)*\s*\]")
+_WEAK_CUE = "weak_other_study_cue"
 _MONTH = r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|Sep(?:tember)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)"
 _PERIOD = re.compile(r"\b(?:between|from)\s+(?P<a>(?:%s\s+)?(?:19|20)\d\d)\s+(?:and|to|until|through)\s+(?P<b>(?:%s\s+)?(?:19|20)\d\d)"
                      % (_MONTH, _MONTH))
@@ -34,12 +44,12 @@ def extract_design(ctx: Context) -> dict[str, Fact]:
     """``design``, ``evidence_level``, ``multicenter``, ``centres``, ``countries``, ``period`` as Facts."""
     doc = ctx.doc
     facts: dict[str, Fact] = {}
-    sents = [s for s in ctx.sentences if not ctx.about_other_studies(s) or ctx.section(s) in ("title", "abstract")]
+    sents = [s for s in ctx.sentences if not about_other_studies(ctx, s) or ctx.section(s) in ("title", "abstract")]
     for rank in _RANKS:
         pool = [s for s in sents if rank is None or ctx.section(s) in rank]
         found = {}
         for s in pool:
-            for t in ctx.terms(s, "design"):
+            for t in design_terms(ctx, s):
                 found.setdefault(t.label, t)
         if found:
             label = min(found, key=PRIORITY.index)
@@ -55,6 +65,39 @@ def extract_design(ctx: Context) -> dict[str, Fact]:
     _centres(ctx, sents, facts)
     _period(ctx, sents, facts)
     return facts
+
+
+def about_other_studies(ctx: Context, sent) -> bool:
+    """Whether ``sent`` describes other work, with weak cues read in context.
+
+    Weak cues ("series of", "registry of", "literature") also name a paper's own design
+    ("we performed a case series of …"), so they mark a sentence as foreign only when no
+    first-person or this-study marker stands with them or a bracketed citation is printed.
+    Strong cues ("previous", "reported by", "et al") and citation marks always do.
+    """
+    if not ctx.about_other_studies(sent):
+        return False
+    cues = ctx.terms(sent, "other_study")
+    if not cues or any(t.label != _WEAK_CUE for t in cues):
+        return True
+    return not ctx.terms(sent, "own_study") or bool(_BRACKET_CITATION.search(sent.text))
+
+
+def design_terms(ctx: Context, sent) -> list:
+    """Design mentions in ``sent``, without adjectives that modify a later design noun.
+
+    "retrospective … case series" is a case series (CEBM 4), not a retrospective cohort:
+    the adjective says how the series was gathered, the noun what the study is.
+    """
+    found = ctx.terms(sent, "design")
+    text = ctx.doc.text
+    heads = [t for t in found if t.label in _HEAD_NOUNS]
+
+    def modifies_head(t) -> bool:
+        return t.label in _ADJECTIVES and any(
+            h.start >= t.end and _PHRASE_GAP.fullmatch(text[t.end:h.start]) and len(text[t.end:h.start].split()) <= 4
+            for h in heads)
+    return [t for t in found if not modifies_head(t)]
 
 
 def _centres(ctx: Context, sents, facts: dict[str, Fact]) -> None:
