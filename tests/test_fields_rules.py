@@ -163,3 +163,10 @@ def test_episodes_by_infection_type_follow_the_events_sentence():
         ("pneumonia", 6, "episodes", "serious_infection"), ("sepsis", 2, "episodes", "serious_infection"),
         ("cellulitis", 1, "episodes", "serious_infection")}
     assert_proof(doc, rows)
+
+
+def test_citation_line_broken_across_a_narrow_column():
+    doc = make("CITATION\nRossi A, Bianchi B and\nVerdi C (2021) A made-up title of a\nstudy. Made Up J. 12:345.\n\n"
+               "Results\n\nA total of 12 patients were treated.\n")
+    rows = extract_document(doc)
+    assert (rows[0]["first_author"], rows[0]["year"], rows[0]["study_id"]) == ("Rossi", 2021, "rossi2021")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from pathlib import PurePath
 
 from ..document import Document
 from .base import Fact, proof
@@ -18,8 +19,9 @@ _DOI = re.compile(r"\b(10\.\d{4,9}/[^\s\"<>,;]+[^\s\"<>,;.)\]])")
 _PMID = re.compile(r"\bPMID:?\s*(\d{6,9})\b")
 _YEAR = r"(?:19[5-9]\d|20[0-4]\d)"
 _CITATION_LINE = re.compile(
-    r"(?P<authors>(?:[A-Z][\w'\u2019-]+(?: [A-Z][\w'\u2019-]+)* [A-Z]{1,3}(?:, | and |,? et al\.?))+[^()\n]*?)"
-    r"\s*\((?P<year>%s)\)\s*(?P<title>[^\n]+?)\.\s*\*?(?P<journal>[A-Z][\w. ]+?)\*?\.?\s+\d" % _YEAR)
+    # line ends may fall anywhere in a narrow side column (PDF): names and separators allow them
+    r"(?P<authors>(?:[A-Z](?=[\w'\u2019-]*[a-z])[\w'\u2019-]+(?:\s[A-Z](?=[\w'\u2019-]*[a-z])[\w'\u2019-]+)*\s[A-Z]{1,3}(?:,\s+|\s+and\s+|,?\s+et al\.?))+[^()]{0,40}?)"
+    r"\s*\((?P<year>%s)\)\s*(?P<title>[^()]+?)\.\s*\*?(?P<journal>[A-Z][\w. ]+?)\*?\.?\s+\d" % _YEAR)
 _BYLINE = re.compile(r"^(?P<name>[A-Z][\w'\u2019-]+(?:[ \u00a0][A-Z][\w'\u2019-]+){1,3})[\s\u00a0]+et al\.?\s+"
                      r"(?P<journal>[A-Z][A-Za-z. ]+?)\.?\s+(?P<year>%s)\b" % _YEAR, re.M)
 _ET_AL_CITE = re.compile(r"\((?P<name>[A-Z][\w'\u2019-]+) et al\.?,? (?P<year>%s)\)" % _YEAR)
@@ -44,22 +46,46 @@ _DATE_TAGS = ("citation_publication_date", "citation_date", "citation_online_dat
 _AUTHOR_EMAIL = re.compile(r"^\s*[•\u2022*-]?\s*(?P<name>[A-Z][a-z'\u2019-]+(?:[ \u00a0][A-Z][a-z'\u2019-]+){1,3}?)\s*Email author", re.M)
 
 
+# letters that Unicode does not decompose into an ASCII base letter plus accents
+_UNDECOMPOSED = str.maketrans({"Ø": "O", "ø": "o", "Æ": "AE", "æ": "ae", "Œ": "OE", "œ": "oe", "ß": "ss",
+                               "Ł": "L", "ł": "l", "Đ": "D", "đ": "d", "Þ": "Th", "þ": "th", "ı": "i"})
+
+
+def _ascii_lower(text: str) -> str:
+    return unicodedata.normalize("NFKD", text.translate(_UNDECOMPOSED)).encode("ascii", "ignore").decode().lower()
+
+
 def surname_key(surname: str) -> str:
-    """Lowercase ASCII key of a surname: "Okur Acar" → okuracar, "Dell’Orso" → dellorso."""
-    ascii_ = unicodedata.normalize("NFKD", surname).encode("ascii", "ignore").decode()
-    return re.sub(r"[^a-z]", "", ascii_.lower())
+    """Lowercase ASCII key of a surname: "Okur Acar" → okuracar, "Dell’Orso" → dellorso, "Sørlie" → sorlie."""
+    return re.sub(r"[^a-z]", "", _ascii_lower(surname))
 
 
-def study_id(first_author: str | None, year: int | None, title: str | None = None) -> str:
+GUESSED_ID_FLAG = "study_id from the file name: no first author found"
+
+
+def study_id(first_author: str | None, year: int | None, title: str | None = None, source: str | None = None) -> str:
     """First author's surname key + year (``comella2024``).
 
-    Without an author (consensus statements, anonymous pages) the first word of the title
-    stands in, so the key is still readable; without either, ``unknown``.
+    Without an author (consensus statements, anonymous pages) the file name stands in when
+    it is given: it is stable and differs between papers, where a title's first word
+    ("sirolimus") is shared by half a review's inputs. The caller flags such an id with
+    :data:`GUESSED_ID_FLAG` (see :func:`study_id_is_guess`). Without a file name the title's
+    first word is used; without either, ``unknown``.
     """
     key = surname_key(first_author or "")
+    if not key and source:
+        stem = PurePath(source).stem
+        key = re.sub(r"[^a-z0-9]", "", _ascii_lower(stem))
+        if year and key.endswith(str(year)):
+            return key
     if not key and title:
         key = surname_key(next(iter(re.findall(r"[A-Za-z]{3,}", title)), ""))
     return f"{key or 'unknown'}{year or ''}"
+
+
+def study_id_is_guess(first_author: str | None) -> bool:
+    """Whether :func:`study_id` had to stand in for a missing first author."""
+    return not surname_key(first_author or "")
 
 
 def _first(doc: Document, pattern: re.Pattern, limit: int | None = None) -> re.Match | None:
@@ -118,7 +144,8 @@ def _authors_and_year(doc: Document, front: int, facts: dict[str, Fact]) -> None
                                      ["surname guessed from 'et al.' byline"] if guessed else [])
     cite = _CITATION_LINE.search(text[:front])
     if cite and "first_author" not in facts:
-        names = re.split(r", | and ", re.sub(r",? et al\.?", "", cite.group("authors")).strip())
+        names = [re.sub(r"\s+", " ", n) for n in
+                 re.split(r",\s+|\s+and\s+", re.sub(r",?\s+et al\.?", "", cite.group("authors")).strip())]
         facts["authors"] = Fact("authors", names, proof(doc, cite.span("authors")))
         first = names[0].rsplit(" ", 1)[0] if re.search(r" [A-Z]{1,3}$", names[0]) else names[0]
         facts["first_author"] = Fact("first_author", first, proof(doc, (cite.start("authors"), cite.start("authors") + len(first))))
