@@ -75,3 +75,11 @@ def test_group_rows_nest_and_subheaders_switch_the_inner_level():
     assert frame["group"].tolist() == ["Cohort A / By kind", "Cohort A / By arm", "Cohort B / By kind", "Cohort B / By arm"]
     assert frame.columns.tolist() == ["group", "", "n", "months"]
     assert frame["n"].tolist() == ["1", "2", "3", "4"]
+
+
+def test_word_spaces_of_a_large_heading_are_not_a_gutter():
+    # one heading line in 20 pt type with 8 pt word spaces: one line, read left to right
+    box = _boxes([[50, 10, 70, 30], [78, 10, 150, 30], [158, 10, 260, 30], [268, 10, 330, 30]])
+    leaves = xycut(box)
+    assert len(leaves) == 1
+    assert [int(i) for ln in lines_of(box, leaves[0]) for i in ln] == [0, 1, 2, 3]
