@@ -89,8 +89,8 @@ def role(text: str, start: int, end: int, value: float) -> str:
     after = text[end:end + 30]
     token_before = re.sub(r".*[\s(\[]", "", before)
     if re.search(r"<sup>[^<]*$", before) and after.lstrip().startswith(("</sup>", ",", "\u2020", "*")) or \
-            re.search(r"<sup>[^<]*$", before):
-        return "superscript"
+            re.search(r"<sup>[^<]*$", before) or re.search(r"\^[\d,*\u2020\u2021§¶#]*$", before):
+        return "superscript"  # "^" marks a superscript in PDF text (extract/readers/pdf_writer.py)
     if re.search(r"(?:doi|DOI|https?://|www\.|NCT|ChiCTR|ISRCTN|EudraCT|PMID|PMCID)[:\s]*\S*$", before) or \
             re.match(r":\S", after) or re.search(r"[:;(]\s*$", before) and re.search(r"\d[:;(]\s*$", before) or \
             re.search(r"\d\s?\(\d+\)\s?:\s?$", before) or token_before.endswith(("e", "E")) and token_before[:-1].isdigit():
