@@ -56,6 +56,7 @@ def test_heading_lines_are_not_authors(line: str) -> None:
     ("Rheum Notes (Oxford). 2023;62(5):1890-1897", "Rheum Notes (Oxford)", 2023),
     ("**Journal:** Br J Madeup. 2021;193:310-318", "Br J Madeup", 2021),
     ("J Invented Immunol. 2017 Oct;37(7):655-662.", "J Invented Immunol", 2017),
+    ("J Invented Immunol\n. 2018 Jan;37(7):655-662. Epub 2017 Aug 21.", "J Invented Immunol", 2018),
 ])
 def test_citation_line_gives_year_and_journal(line: str, journal: str, year: int) -> None:
     got = bib(f"A made-up title\n\nQuell K, Brandau N\n\n{line}\n\nAbstract\nIn 2008 nothing happened.\n")
