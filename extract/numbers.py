@@ -165,6 +165,8 @@ _ANY = r"(?:%s|%s)" % (_NUM, _WORDNUM)
 _PCT = r"(\d+(?:[.\u00b7]\d+)?)\s?%"
 _NOUN = r"(?:\s+(?:[\w-]+\s+){0,3}?(?:patients?|children|subjects?|cases?|participants?|individuals?|adults?|infants?|persons?|people|recipients?|pts))?"
 _PROP_PATTERNS = [
+    # 75% (18/24) / 59% (19 of 32): the percent printed first
+    re.compile(r"%s\s*\(\s*(?P<c>%s)\s*(?:/|of|out of)\s*(?P<t>%s)\s*\)" % (_PCT.replace("(", "(?P<p>", 1), _NUM, _NUM), re.I),
     # 13 of 17 patients (76.4%) / 13 out of 96 patients / 13 of the 17
     re.compile(r"(?P<c>%s)\s+(?:out\s+)?of\s+(?:the\s+)?(?:remaining\s+)?(?P<t>%s)%s(?:\s*\(\s*%s\s*\))?" % (_ANY, _NUM, _NOUN, _PCT.replace("(", "(?P<p>", 1)), re.I),
     # 13/96 patients (13%) / 10/13, 76%

@@ -84,6 +84,12 @@ def _study_population(ctx: Context, rows: list[dict]) -> str | None:
             if found:
                 labels = found
                 break
+    if not labels:  # the sentences that state the cohort name its disease ("24 children with refractory ITP")
+        generic = set(ctx.vocab.terms("generic").get("diagnosis", []))
+        starts = {ev["start"] for r in rows if r["outcome"] in ("enrolled", "treated", "analysed") for ev in r["evidence"]}
+        for s in ctx.sentences:
+            if any(s.start <= x < s.end for x in starts):
+                labels += [t.label for t in ctx.terms(s, "diagnosis") if t.label not in generic]
     return "+".join(dict.fromkeys(labels)) or None
 
 

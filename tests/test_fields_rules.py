@@ -170,3 +170,26 @@ def test_citation_line_broken_across_a_narrow_column():
                "Results\n\nA total of 12 patients were treated.\n")
     rows = extract_document(doc)
     assert (rows[0]["first_author"], rows[0]["year"], rows[0]["study_id"]) == ("Rossi", 2021, "rossi2021")
+
+
+def test_common_phrasings_of_a_cohort_and_its_outcomes():
+    doc = make("In this prospective phase II trial, 40 adults with wAIHA were enrolled and 38 were evaluable. "
+               "CR was achieved in 20/38 (52.6%) and PR in 10/38 (26.3%). Grade 3 infections occurred in 4 patients. "
+               "One patient died of sepsis.")
+    rows = extract_document(doc)
+    got = {(r["outcome"], r["events"], r["total"]) for r in rows}
+    assert {("enrolled", 40, None), ("analysed", 38, 40), ("response_complete", 20, 38), ("response_partial", 10, 38),
+            ("serious_infection", 4, 38), ("death", 1, 38)} <= got
+    assert not any(r["events"] == 3 for r in rows)  # "grade 3" is not three events
+    assert rows[0]["design"] == "prospective" and rows[0]["population"] == "AIHA"
+    assert_proof(doc, rows)
+
+
+def test_percent_first_and_a_term_after_its_count():
+    doc = make("We retrospectively reviewed 24 children with refractory ITP treated with sirolimus. The overall response "
+               "rate was 75% (18/24); 10 patients (41.7%) achieved a complete response and 8 (33.3%) a partial response.")
+    rows = extract_document(doc)
+    got = {(r["outcome"], r["events"], r["total"], r["reported_value"]) for r in rows}
+    assert {("treated", 24, None, None), ("response_overall", 18, 24, 75.0), ("response_complete", 10, 24, 41.7),
+            ("response_partial", 8, 24, 33.3)} <= got
+    assert {r["intervention"] for r in rows} == {"sirolimus"} and {r["population"] for r in rows} == {"ITP"}

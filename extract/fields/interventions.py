@@ -73,7 +73,7 @@ def treatment_groups(ctx: Context, coh: Cohort) -> list[dict]:
 
 def studied_drugs(ctx: Context) -> Fact | None:
     """The drugs the study is about: named in the title, else the abstract, most-mentioned first."""
-    for sections in (("title",), ("abstract",), ("methods", "results")):
+    for sections in (("title",), ("abstract",), ("methods", "results"), ("other",)):
         counts: dict[str, list[Term]] = {}
         for s in ctx.sentences:
             if ctx.section(s) in sections:

@@ -81,6 +81,7 @@ def cohort(ctx: Context) -> Cohort:
 
 def _cohort_mentions(ctx: Context, sent: Sentence):
     text = sent.text
+    larger_before = False
     for m in _COHORT_COUNT.finditer(text):
         n = parse_number(m.group("n"))
         if n is None or n < 1 or not float(n).is_integer():
@@ -97,15 +98,16 @@ def _cohort_mentions(ctx: Context, sent: Sentence):
         clause = after[:clause_end.start()] if clause_end else after
         pre = (m.group("pre") or "").strip().lower()
         if _SUBGROUP_QUALIFIER.match(after) or re.match(r"\s*with\s+", after) and ctx.terms(sent, "diagnosis") \
-                and not re.search(r"\buse of\b|\btreated\b", text[:s]):
-            continue
+                and larger_before:
+            continue  # "of the 17 patients, 5 patients with AIHA …" is a subgroup; "24 children with ITP" a cohort
         if re.search(r"\d\s*/\s*$|\b(?:per|every)\s+$|[*×]\s*$", text[:s]):
             continue  # "13/96", "per 100 persons": a denominator of a rate or proportion
         if re.match(r"\s*(?:out\s+)?of\s+(?:the\s+)?\d", after):
             continue  # the count of a proportion ("13 out of 96 patients"); its total is read below
         if not clause_end and sent.tail:  # the sentence goes on after a table: "… (IQR 10) [Table 1] were identified."
             clause = clause + " " + ctx.doc.text[sent.tail[0]:sent.tail[1]]
-        role = next((name for name, verb in _VERBS if verb.search(clause[:160])), None)
+        hits = [(m.start(), name) for name, verb in _VERBS for m in [verb.search(clause[:160])] if m]
+        role = min(hits)[1] if hits else None  # the verb nearest the count: "40 … were enrolled and 38 were evaluable"
         if role is None:  # "We identified a total of 58 patients"
             lead = re.split(r"[;,]", text[max(0, s - 50):s])[-1]
             role = next((name for name, verb in _VERBS if verb.search(lead)), None)
@@ -114,6 +116,7 @@ def _cohort_mentions(ctx: Context, sent: Sentence):
             yield role, int(n), span, 0.9
         elif pre in ("of the",) and s < 12:
             yield "enrolled", int(n), span, 0.7
+        larger_before = True
     # the total of "13 out of 96 patients treated with …" is the treated cohort
     for p in ctx.proportions(sent):
         if p.total is None:

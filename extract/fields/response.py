@@ -68,7 +68,7 @@ def _sentence_rows(ctx: Context, sent: Sentence, coh: Cohort) -> list[dict]:
         if sub_span and p.span[0] < sub_span[1]:
             continue
         got = outcome_for(ctx, sent, p.span[0], p.span[1], prev_end, nxt, RESPONSE)
-        prev_end = p.span[1]
+        prev_end = p.span[1] if not got or got[1].start < p.span[1] else got[1].end  # a term read after a count is used up
         if not got:
             continue
         outcome, term = got

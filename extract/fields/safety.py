@@ -93,7 +93,7 @@ def safety_rows(ctx: Context, coh: Cohort) -> list[dict]:
         times += _person_time(ctx, sent, groups)
         rows += _deaths(ctx, sent, coh, groups)
         if outcomes:
-            rows += _patients_with(ctx, sent, coh, groups)
+            rows += _patients_with(ctx, sent, coh, groups) + _patients_bare(ctx, sent, coh, groups, outcomes)
             rows += _episodes(ctx, sent, coh, groups, outcomes)
             recent = outcomes
         rows += _cumulative(ctx, sent, groups)
@@ -118,7 +118,7 @@ def _patients_with(ctx: Context, sent: Sentence, coh: Cohort, groups: _Groups) -
     for i, p in enumerate(props):
         nxt = props[i + 1].span[0] if i + 1 < len(props) else sent.end
         got = outcome_for(ctx, sent, p.span[0], p.span[1], prev, nxt, SAFETY)
-        prev = p.span[1]
+        prev = p.span[1] if not got or got[1].start < p.span[1] else got[1].end
         if not got:
             continue
         total = int(p.total.value) if p.total else None
@@ -136,6 +136,31 @@ def _patients_with(ctx: Context, sent: Sentence, coh: Cohort, groups: _Groups) -
     return out
 
 
+_IN_PATIENTS = re.compile(r"\b(?:in|among)\s+(?P<n>\d+|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)\s+"
+                          r"(?:of\s+the\s+)?(?:patients|children|subjects|cases|participants)\b(?!\s*\()", re.I)
+
+
+def _patients_bare(ctx: Context, sent: Sentence, coh: Cohort, groups: _Groups, outcomes: list[Term]) -> list[dict]:
+    """"Grade 3 infections occurred in 4 patients": a count of patients with the event, the cohort as total."""
+    out = []
+    taken = [p.span for p in ctx.proportions(sent)]
+    for m in _IN_PATIENTS.finditer(sent.text):
+        s, e = sent.start + m.start(), sent.start + m.end()
+        if any(a < e and s < b for a, b in taken):
+            continue
+        before = [t for t in outcomes if t.end <= s and s - t.end <= 40]
+        if not before:
+            continue
+        n = int(parse_number(m.group("n")))
+        total = groups.period_n if groups.period else coh.total
+        if total is None or n > total:
+            continue
+        group, gtype = groups.label()
+        out.append(finding(ctx.doc, before[-1].label, [(sent.start + m.start("n"), e), (before[-1].start, before[-1].end)],
+                           group=group, group_type=gtype, events=n, unit="patients", total=total, confidence=0.8))
+    return out
+
+
 def _episodes(ctx: Context, sent: Sentence, coh: Cohort, groups: _Groups, outcomes: list[Term]) -> list[dict]:
     """"16 SIEs", "16 severe infectious events": a number right before an event noun counts episodes."""
     out = []
@@ -148,8 +173,9 @@ def _episodes(ctx: Context, sent: Sentence, coh: Cohort, groups: _Groups, outcom
         if n is None or not float(n).is_integer():
             continue
         s = sent.start + m.start("n")
-        if re.search(r"\b(?:at least|more than|less than|up to|over)\s*$", text[sent.start:s], re.I):
-            continue
+        if re.search(r"\b(?:at least|more than|less than|up to|over|grade|grades|stage|type|class|phase|day|week|"
+                     r"month|year|cycle|CTCAE v?)\s*$", text[sent.start:s], re.I):
+            continue  # "grade 3 infections" names a grade, not three events
         if re.match(r"\s*(?:patients?|children)", text[t.end:t.end + 12]):
             continue
         tail = text[t.end:sent.end]
