@@ -5,6 +5,7 @@ unseen papers: cohort verbs, subgroup denominators, derived counts, events vs pa
 numbers about other studies or centres, and proof for every value.
 """
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from extract.document import Document, Page
 from extract.fields.base import context_for
@@ -193,3 +194,23 @@ def test_percent_first_and_a_term_after_its_count():
     assert {("treated", 24, None, None), ("response_overall", 18, 24, 75.0), ("response_complete", 10, 24, 41.7),
             ("response_partial", 8, 24, 33.3)} <= got
     assert {r["intervention"] for r in rows} == {"sirolimus"} and {r["population"] for r in rows} == {"ITP"}
+
+
+_FRAGMENTS = ["A total of", "Of the", "17", "Thirty-two", "patients", "(29.4%)", "13 of 17", "13/96", "were treated",
+              "with sirolimus", "ITP", "AIHA", "complete response", "infections", "0.24 per 100 person-months",
+              "(95% CI 0.09\u20130.3)", "No patients died.", "in 2015", "p = 0.03", "[12]", "respectively", ".", ";", "\n",
+              "\t", "6,620 months", "Table 1", "Among the 8 patients who responded,", "50% of them", "Grade 3"]
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.sampled_from(_FRAGMENTS), min_size=1, max_size=40))
+def test_any_text_gives_rows_with_exact_quotes_and_no_nan(parts):
+    doc = make(" ".join(parts))
+    rows = extract_document(doc)
+    assert rows
+    for r in rows:
+        for ev in r["evidence"]:
+            assert ev["quote"] == doc.text[ev["start"]:ev["end"]]
+        for col in ("events", "total", "person_time", "reported_value", "ci_low", "ci_high"):
+            v = r[col]
+            assert v is None or (v == v and v >= 0)  # never a NaN presented as a number
