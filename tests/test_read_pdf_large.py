@@ -42,3 +42,10 @@ def test_tables_labelled_by_their_own_caption(doc):
         # the caption names the table it stands over: Table 2 is the one per patient (9 columns)
         assert (t.label == "Table 2") == (len(t.header[0]) == 9)
     assert not re.search(r"-TABLE \d", doc.text)  # a caption is never glued to a broken word
+
+
+def test_word_broken_before_a_float_is_continued_after_it(doc):
+    # a column that ends mid-word before a table at the head of the next column: the word is
+    # rejoined with its continuation, which is moved before the float
+    assert re.findall(r"[a-z]-\n(?=TABLE \d)", doc.text) == []
+    assert not re.search(r"[a-z]-\n[a-z]", doc.text)

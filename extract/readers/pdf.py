@@ -19,7 +19,7 @@ import numpy as np
 
 from ..document import Document, Page, Table
 from ..errors import Corrupt, EmptyFile, NoTextLayer
-from ..layout.hyphen import vocab_key
+from ..layout.hyphen import breaks_at_end, vocab_key
 from ..layout.pdfmeta import read_metadata
 from ..layout.running import find_running
 from ..layout.tablemodel import frame_of, row_kinds
@@ -97,12 +97,52 @@ def _blocks(p: PageData) -> list[tuple[str, object]]:
     return out
 
 
+def _starts_caption(p: PageData, block: tuple[str, object]) -> bool:
+    kind, lines = block
+    if kind != "lines" or not lines:
+        return False
+    return bool(CAPTION.match(" ".join(p.words.text[i] for i in lines[0][:2].tolist())))
+
+
+def _ends_broken(p: PageData, block: tuple[str, object]) -> bool:
+    kind, lines = block
+    return kind == "lines" and bool(lines) and breaks_at_end(p.words.text[int(lines[-1][-1])])
+
+
+def _lift_continuations(plan: list[tuple[PageData, list[tuple[str, object]]]]) -> None:
+    """A word broken at a column foot and continued after a float (caption, table, notes)
+    is continued first: the continuation line is moved before the float.
+    """
+    for k, (p, blocks) in enumerate(plan):
+        i = 0
+        while i + 1 < len(blocks):
+            if not (_starts_caption(p, blocks[i]) and blocks[i + 1][0] == "table"):
+                i += 1
+                continue
+            before = (p, blocks[i - 1]) if i else ((plan[k - 1][0], plan[k - 1][1][-1]) if k and plan[k - 1][1] else None)
+            j = i + 2
+            if j < len(blocks) and blocks[j][0] == "lines" and blocks[j][1]:
+                first = p.words.box[blocks[j][1][0]]
+                height = float(np.median(first[:, 3] - first[:, 1]))
+                if first[:, 1].min() <= blocks[i + 1][1].bbox[3] + height:  # the table's notes
+                    j += 1
+            if (before is None or not _ends_broken(*before) or j >= len(blocks) or blocks[j][0] != "lines"
+                    or _starts_caption(p, blocks[j])):  # another float follows: no continuation here
+                i += 2
+                continue
+            lines = blocks[j][1]
+            blocks[j] = ("lines", lines[1:])
+            blocks.insert(i, ("lines", lines[:1]))
+            i += 3
+
+
 def _assemble(source: str, pages: list[PageData], info: dict, warnings: list[str]) -> Document:
     _mark_running(pages)
     vocab: set[str] = set()
     for p in pages:
         vocab.update(vocab_key(t) for t in p.words.text)
     plan = [(p, _blocks(p)) for p in pages]
+    _lift_continuations(plan)
     # the flat sequence of lines, to look one line ahead across blocks, columns and pages
     # (a table in between ends the run: a word is never rejoined across a table)
     seq: list[tuple[PageData, np.ndarray] | None] = []
