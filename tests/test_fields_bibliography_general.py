@@ -35,6 +35,7 @@ def bib(text: str, **kw) -> dict:
     ("**Authors:** Quell K, Brandau N, Ferro-Lupo A", "Quell", 3),
     ("Lindgard E, Marchesi G, Oyewale T, et al.", "Lindgard", 3),
     ("van der Velde AB, Sørlie K", "van der Velde", 2),
+    ("Tamsin Q, Orvald P, Kettering M.", "Tamsin", 3),
     ("Irene Quintana1,2, Jonas Feldt3, Ayla Demir1", "Quintana", 3),
     ("Irene Quintana<sup>1</sup>, Jonas Feldt<sup>2</sup>", "Quintana", 2),
 ])

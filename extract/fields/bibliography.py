@@ -36,7 +36,7 @@ _PARTICLE = r"(?:(?:van|von|de|der|den|da|di|del|dos|du|la|le) )*"
 # Vancouver / PubMed author lists: "Haverkamp L1,2, Orsini P3, Takeda M1" or "Lindqvist E, Marchetti G, et al."
 _VANCOUVER_NAME = r"%s[A-Z][\w'\u2019-]+(?: [A-Z][\w'\u2019-]+)? [A-Z]{1,3}%s" % (_PARTICLE, _AFFIL)
 _VANCOUVER_LINE = re.compile(r"^(?:\W{0,2}Authors?\W{0,3}\s*)?(?P<line>{n}(?:(?:, {n})+(?:,? and {n})?|,? and {n}|(?=,? et al)))"
-                             r"(?:,? et al\.?)?\s*$".replace("{n}", _VANCOUVER_NAME), re.M)
+                             r"(?:,? et al)?\.?\s*$".replace("{n}", _VANCOUVER_NAME), re.M)
 # the citation line under the title: "Pediatr Blood Cancer. 2022;69(4):e29511", "Lupus. 2019;28(11):1335-1341",
 # or PubMed's with the journal on a line of its own before ". 2017 Oct;37(7):655-662"
 _JOURNAL_CITE = re.compile(r"^(?:\W{0,2}Journal\W{0,3}\s*)?(?P<journal>[A-Z][\w&' -]*(?: \([A-Z][\w ]*\))?)\n?\.\s+"
