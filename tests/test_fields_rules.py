@@ -214,3 +214,20 @@ def test_any_text_gives_rows_with_exact_quotes_and_no_nan(parts):
         for col in ("events", "total", "person_time", "reported_value", "ci_low", "ci_high"):
             v = r[col]
             assert v is None or (v == v and v >= 0)  # never a NaN presented as a number
+
+
+def test_transplant_phrasings_bare_counts_and_derived_percent():
+    doc = make("A total of 50 kidney transplant recipients were switched to everolimus. The overall response rate was 64%. "
+               "Acute rejection occurred in 3 patients (6%). Two patients discontinued everolimus.")
+    rows = extract_document(doc)
+    got = {(r["outcome"], r["events"], r["total"]) for r in rows}
+    assert {("treated", 50, None), ("rejection", 3, 50), ("discontinuation", 2, 50), ("response_overall", 32, 50)} <= got
+    (orr,) = by_outcome(rows, "response_overall")
+    assert "derived" in orr["flags"] and orr["confidence"] < 1
+    assert_proof(doc, rows)
+
+
+def test_percent_no_whole_count_gives_is_not_turned_into_a_count():
+    doc = make("A total of 50 patients were treated with sirolimus. The overall response rate was 63%.")
+    (orr,) = by_outcome(extract_document(doc), "response_overall")
+    assert orr["events"] is None and orr["reported_value"] == 63

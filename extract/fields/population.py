@@ -26,7 +26,8 @@ _COHORT_COUNT = re.compile(
 _VERBS = [
     ("lost_to_follow_up", re.compile(r"\blost (?:to|at|during) follow|\bdropped out|\bwithdr[ae]w", re.I)),
     ("analysed", re.compile(r"\b(?:were|was) (?:analy[sz]ed|evaluable|assessable|evaluated)\b|\bevaluable\b", re.I)),
-    ("treated", re.compile(r"\b(?:treated|received|were given|underwent|used|started|on (?:sirolimus|treatment))\b|\buse of\b", re.I)),
+    ("treated", re.compile(r"\b(?:treated|received|were given|underwent|used|started|initiated|switched|converted|"
+                           r"administered|on (?:sirolimus|treatment))\b|\buse of\b", re.I)),
     ("enrolled", re.compile(r"\b(?:identified|enrolled|included|recruited|screened|registered|eligible|studied|reviewed)\b", re.I)),
 ]
 _SUBGROUP_QUALIFIER = re.compile(r"^\s*(?:\w+\s+)?(?:who\b|diagnosed\s+(?:after|before|since|between|in)|aged\b|older\b|younger\b|"

@@ -50,8 +50,63 @@ def response_rows(ctx: Context, coh: Cohort) -> list[dict]:
         if not any(t.label in RESPONSE for t in ctx.terms(sent, "outcome")):
             continue
         rows += _sentence_rows(ctx, sent, coh)
+        rows += bare_counts(ctx, sent, RESPONSE, coh.total)
+        rows += _percent_only(ctx, sent, coh)
         rows += _time_to_response(ctx, sent)
     return rows
+
+
+_BARE = re.compile(r"(?<![\w.,/-])(?P<n>\d+|[A-Z]?[a-z]+(?:-[a-z]+)?)\s+(?:patients?|children|subjects?|cases?)\b(?!\s*\()", re.I)
+
+
+def bare_counts(ctx: Context, sent: Sentence, labels: tuple[str, ...], total: int | None) -> list[dict]:
+    """"Two patients discontinued everolimus", "in 4 patients": counts without percent or total, of the cohort."""
+    out = []
+    taken = [p.span for p in ctx.proportions(sent)]
+    found = [t for t in ctx.terms(sent, "outcome") if t.label in labels]
+    for m in _BARE.finditer(sent.text):
+        n = parse_number(m.group("n"))
+        s, e = sent.start + m.start(), sent.start + m.end()
+        if n is None or not float(n).is_integer() or any(a < e and s < b for a, b in taken) or total is None or n > total:
+            continue
+        if re.search(r"\b(?:of|among|the remaining|total of)\s+(?:the\s+)?$", sent.text[:m.start()], re.I):
+            continue  # "of the 17 patients", "a total of 50 patients": a denominator, not an outcome count
+        before = [t for t in found if t.end <= s and s - t.end <= 30 and re.search(r"\b(?:in|among)\s+$", ctx.doc.text[t.end:s])]
+        after = [t for t in found if e <= t.start and t.start - e <= 25 and not re.search(r"[;,(]", ctx.doc.text[e:t.start])]
+        term = (before or [None])[-1] or (after or [None])[0]
+        if term is None:
+            continue
+        out.append(finding(ctx.doc, term.label, [(sent.start + m.start("n"), e), (term.start, term.end)],
+                           events=int(n), unit="patients", total=total, confidence=0.75))
+    return out
+
+
+def _percent_only(ctx: Context, sent: Sentence, coh: Cohort) -> list[dict]:
+    """"The overall response rate was 63%": the count is derived from the cohort, and says so."""
+    out = []
+    if not coh.total:
+        return out
+    taken = [p.span for p in ctx.proportions(sent)]
+    for m in re.finditer(r"(?<![\w.])(?P<p>\d+(?:[.\u00b7]\d+)?)\s?%", sent.text):
+        s, e = sent.start + m.start(), sent.start + m.end()
+        if any(a <= s < b for a, b in taken) or re.search(r"\bof\s+(?:them|these|those)\b", sent.text[m.end():m.end() + 12]):
+            continue
+        if re.match(r"\s*(?:CI|confidence)", sent.text[m.end():], re.I):
+            continue
+        found = [t for t in ctx.terms(sent, "outcome") if t.label in RESPONSE and t.end <= s and s - t.end <= 40
+                 and ";" not in ctx.doc.text[t.end:s]]
+        if not found:
+            continue
+        pct = parse_number(m.group("p"))
+        k = round(pct * coh.total / 100)
+        exact = 100.0 * k / coh.total
+        ok = abs(exact - pct) < 0.05 + 0.5 * 10 ** -_decimals(m.group("p")) or 0 <= exact - pct < 10 ** -_decimals(m.group("p"))
+        flags = ["derived", f"count derived from {pct:g}% of {coh.total}"] if ok else [
+            f"no whole count of {coh.total} gives {pct:g}%: count not derived"]
+        out.append(finding(ctx.doc, found[-1].label, [(s, e), (found[-1].start, found[-1].end)],
+                           events=k if ok else None, unit="patients", total=coh.total, reported_value=pct,
+                           reported_scale="percent", flags=flags, confidence=0.6))
+    return out
 
 
 def _sentence_rows(ctx: Context, sent: Sentence, coh: Cohort) -> list[dict]:
@@ -119,6 +174,10 @@ def _subgroup_rows(ctx: Context, sent: Sentence, total: int, group: str, span: t
                             reported_scale="percent", confidence=0.6,
                             flags=["derived", f"count derived from {pct:g}% of {total}"]))
     return rows
+
+
+def _decimals(printed: str) -> int:
+    return len(re.split(r"[.\u00b7]", printed)[1]) if re.search(r"[.\u00b7]", printed) else 0
 
 
 def _time_to_response(ctx: Context, sent: Sentence) -> list[dict]:

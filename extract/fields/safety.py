@@ -20,9 +20,9 @@ from ..numbers import Interval, find_intervals, find_rate_scale, parse_number
 from .base import Context, finding
 from .population import Cohort, consistent
 from .interventions import group_phrase
-from .response import outcome_for
+from .response import bare_counts, outcome_for
 
-SAFETY = ("serious_infection", "infection", "death", "adverse_event")
+SAFETY = ("serious_infection", "infection", "death", "adverse_event", "rejection", "discontinuation", "malignancy")
 _NUM = r"(?:\d{1,3}(?:[,\u2009\u202f]\d{3})+|\d+)"
 _WNUM = r"(?:%s|[A-Za-z]+(?:-[a-z]+)?)" % _NUM
 _EPISODES = re.compile(r"(?<![\w.,/])(?P<n>%s)\s+(?:(?:more|new|further|additional|total)\s+)?(?=\S)" % _WNUM)
@@ -94,6 +94,8 @@ def safety_rows(ctx: Context, coh: Cohort) -> list[dict]:
         rows += _deaths(ctx, sent, coh, groups)
         if outcomes:
             rows += _patients_with(ctx, sent, coh, groups) + _patients_bare(ctx, sent, coh, groups, outcomes)
+            if not groups.period:
+                rows += bare_counts(ctx, sent, tuple(label for label in SAFETY if label != "death"), coh.total)
             rows += _episodes(ctx, sent, coh, groups, outcomes)
             recent = outcomes
         rows += _cumulative(ctx, sent, groups)
@@ -212,7 +214,7 @@ def _person_time(ctx: Context, sent: Sentence, groups: _Groups) -> list[dict]:
     matches = sorted((m for pat in _PERSON_TIME for m in pat.finditer(sent.text)), key=lambda m: m.start())
     last_end = 0
     for m in matches:
-        if m.start() < last_end or re.search(r"\b(?:median|mean)\b[^.;]{0,15}$", sent.text[:m.start("v")]):
+        if m.start() < last_end or re.search(r"\b(?:median|mean|average)\b[^.;]{0,20}$", sent.text[:m.start("v")], re.I):
             continue
         vals = _values(m.group("v"), sent.start + m.start("v"))
         unit = m.group("unit").lower()
