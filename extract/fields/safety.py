@@ -232,7 +232,7 @@ def _person_time(ctx: Context, sent: Sentence, groups: _Groups) -> list[dict]:
             subs = [None] * len(vals)
         for (v, s, e), sub in zip(vals, subs):
             group, gtype = groups.label(sub)
-            if sub and not groups.period:
+            if sub:  # the row's axis is its own group's, also inside a period ("diagnosed after 2015 / MMF")
                 gtype = "diagnosis" if any(t.text == sub and t.kind == "diagnosis" for t in terms_) else "treatment"
             out.append(finding(ctx.doc, "person_time", [(s, e)], group=group, group_type=gtype, person_time=v,
                                time_unit=unit, confidence=0.8))
@@ -347,7 +347,7 @@ def _comparison_rows(ctx: Context, sent: Sentence, comp: re.Match, groups: _Grou
         group, gtype = groups.label(name)
         flags = [] if scale else ["scale not printed here; read as the paper's rate scale"]
         axis = "diagnosis" if left[-1].kind == "diagnosis" else "treatment"
-        out.append(finding(ctx.doc, outcome, [(s, e)], group=group, group_type=gtype if groups.period else axis,
+        out.append(finding(ctx.doc, outcome, [(s, e)], group=group, group_type=axis,
                            reported_value=parse_number(v), reported_scale=scale[0] if scale else None,
                            flags=flags, confidence=0.7))
     return out
