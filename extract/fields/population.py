@@ -21,8 +21,10 @@ _SUBJECT = r"(?:patients?|children|subjects?|cases?|participants?|individuals?|a
 _NUMTOK = r"(?:\d{1,3}(?:,\d{3})+|\d+|(?:[Tt]wenty|[Tt]hirty|[Ff]orty|[Ff]ifty|[Ss]ixty|[Ss]eventy|[Ee]ighty|[Nn]inety)(?:-(?:one|two|three|four|five|six|seven|eight|nine))?|[Tt]wo|[Tt]hree|[Ff]our|[Ff]ive|[Ss]ix|[Ss]even|[Ee]ight|[Nn]ine|[Tt]en|[Ee]leven|[Tt]welve|[Tt]hirteen|[Ff]ourteen|[Ff]ifteen|[Ss]ixteen|[Ss]eventeen|[Ee]ighteen|[Nn]ineteen)"
 _COHORT_COUNT = re.compile(
     r"(?P<pre>\b(?i:a total of|in total|of the|the remaining|remaining|overall,?|all|total of|including|in)\s+)?"
-    r"(?<![\d.,/])(?P<n>%s)(?![\d.,]\d)(?:\s+(?:consecutive|eligible|adult|paediatric|pediatric|evaluable|unrelated|[a-z]+-?[a-z]*)){0,2}?"
-    r"(?:\s+(?P<noun>%s)\b|(?=\s+(?:were|was|had)\b))" % (_NUMTOK, _SUBJECT))
+    r"(?<![\d.,/])(?P<n>%s)(?![\d.,]\d)"
+    # "103 patients", "24 eligible children", or a bare "the remaining 96 were …" (never "two hospitals were …")
+    r"(?:(?:\s+(?:consecutive|eligible|adult|paediatric|pediatric|evaluable|unrelated|[a-z]+-?[a-z]*)){0,2}?\s+(?P<noun>%s)\b"
+    r"|(?=\s+(?:were|was|had)\b))" % (_NUMTOK, _SUBJECT))
 _VERBS = [
     ("lost_to_follow_up", re.compile(r"\blost (?:to|at|during) follow|\bdropped out|\bwithdr[ae]w", re.I)),
     ("analysed", re.compile(r"\b(?:were|was) (?:analy[sz]ed|evaluable|assessable|evaluated)\b|\bevaluable\b", re.I)),

@@ -24,17 +24,18 @@ from .response import bare_counts, outcome_for
 
 SAFETY = ("serious_infection", "infection", "death", "adverse_event", "rejection", "discontinuation", "malignancy")
 _NUM = r"(?:\d{1,3}(?:[,\u2009\u202f]\d{3})+|\d+)"
+_PT_NUM = r"(?:\d{1,3}(?:[,\u2009\u202f ]\d{3})+(?!\d)|\d+)"  # person-time before its unit: "1 240 months" too
 _WNUM = r"(?:%s|[A-Za-z]+(?:-[a-z]+)?)" % _NUM
 _EPISODES = re.compile(r"(?<![\w.,/])(?P<n>%s)\s+(?:(?:more|new|further|additional|total)\s+)?(?=\S)" % _WNUM)
 _DIED = re.compile(r"\b(?P<n>No|None of the|%s)\s+(?:patients?|children|subjects?)?\s*(?:died|deaths?|were dead|has died|have died)\b|"
                    r"\bno (?:deaths?|death was|patient died|mortality)\b" % _WNUM, re.I)
 _PERSON_TIME = [
-    re.compile(r"\b(?:observation|follow-up|exposure|observation period|follow up)\s+(?:time\s+)?(?:was|of|:)\s*(?P<v>%s(?:\s+and\s+%s)*)\s*(?P<unit>months|years|days|person-months|person-years|patient-years|patient-months)" % (_NUM, _NUM), re.I),
-    re.compile(r"\bfollowed\s+(?:up\s+)?for\s+a\s+total\s+of\s+(?P<v>%s(?:(?:,\s*|\s+and\s+)%s)*)\s*(?P<unit>months|years|days)" % (_NUM, _NUM), re.I),
-    re.compile(r"\b(?:had|with|for|of)\s+(?P<v>%s)\s+(?P<unit>months|years|days)\s+of\s+(?:total\s+)?(?:follow-up|follow up|observation|therapy|treatment)" % _NUM, re.I),
-    re.compile(r"\bcovered\s+a\s+period\s+of\s+(?P<v>%s)\s+(?P<unit>months|years|days)" % _NUM, re.I),
-    re.compile(r"\b(?:were|was)\s+given\s+for\s+(?P<v>%s(?:\s+and\s+%s)*)\s+(?P<unit>months|years|days)" % (_NUM, _NUM), re.I),
-    re.compile(r"(?P<v>%s)\s+(?P<unit>person-months|person-years|patient-years|patient-months|person-days)" % _NUM, re.I),
+    re.compile(r"\b(?:observation|follow-up|exposure|observation period|follow up)\s+(?:time\s+)?(?:was|of|:)\s*(?P<v>%s(?:\s+and\s+%s)*)\s*(?P<unit>months|years|days|person-months|person-years|patient-years|patient-months)" % (_PT_NUM, _PT_NUM), re.I),
+    re.compile(r"\bfollowed\s+(?:up\s+)?for\s+a\s+total\s+of\s+(?P<v>%s(?:(?:,\s*|\s+and\s+)%s)*)\s*(?P<unit>months|years|days)" % (_PT_NUM, _PT_NUM), re.I),
+    re.compile(r"\b(?:had|with|for|of)\s+(?P<v>%s)\s+(?P<unit>months|years|days)\s+of\s+(?:total\s+)?(?:follow-up|follow up|observation|therapy|treatment)" % _PT_NUM, re.I),
+    re.compile(r"\bcovered\s+a\s+period\s+of\s+(?P<v>%s)\s+(?P<unit>months|years|days)" % _PT_NUM, re.I),
+    re.compile(r"\b(?:were|was)\s+given\s+for\s+(?P<v>%s(?:\s+and\s+%s)*)\s+(?P<unit>months|years|days)" % (_PT_NUM, _PT_NUM), re.I),
+    re.compile(r"(?<!per )(?<![/\d])(?<!\*)(?P<v>%s)\s+(?P<unit>person-months|person-years|patient-years|patient-months|person-days)" % _PT_NUM, re.I),
 ]
 _SUBGROUP_OPEN = re.compile(r"\b(?:only|subgroup|subset|restricted|limited)\b[^.;]{0,40}?\b(?P<n>\d+)\s+(?:patients|children|subjects)\s+"
                             r"(?P<q>(?:diagnosed|treated|enrolled|included|who started)\s+(?:after|before|since|between|from|in)\s+(?:19|20)\d\d)", re.I)
@@ -45,8 +46,8 @@ _COMPARISON = re.compile(r"\((?P<a>\d+[.\u00b7]\d+)\s*(?P<scale>%s)?\s*(?:vs\.?|
 
 
 def _values(text: str, start: int) -> list[tuple[float, int, int]]:
-    return [(parse_number(m.group(0)), start + m.start(), start + m.end())
-            for m in re.finditer(_NUM, text)]
+    return [(parse_number(m.group(0).replace(" ", "")), start + m.start(), start + m.end())
+            for m in re.finditer(_PT_NUM, text)]
 
 
 class _Groups:
