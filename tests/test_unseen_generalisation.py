@@ -55,10 +55,7 @@ REGRESSION: dict[str, list[str]] = {
 
 # Trap numbers the pipeline takes as counts today: strict xfail, so a fix turns them into a failure
 # that asks for the entry to be removed (and a new violation anywhere else fails outright).
-KNOWN_TRAP_VIOLATIONS: dict[str, str] = {
-    "u11_aps_two_arms_rate.txt": "'two university hospitals were reviewed' read as enrolled = 2 "
-                                 "(population._COHORT_COUNT lets any two words stand before 'were')",
-}
+KNOWN_TRAP_VIOLATIONS: dict[str, str] = {}  # u11's "two university hospitals were reviewed" fixed in population
 
 
 @lru_cache(maxsize=None)
