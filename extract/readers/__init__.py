@@ -10,7 +10,7 @@ import re
 from pathlib import Path
 
 from ..document import Document
-from ..errors import EmptyFile, NotSupported, ReadError
+from ..errors import EmptyFile, NoTextLayer, NotSupported, ReadError
 
 BINARY_MAGIC = (b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"PK\x03\x04", b"\x1f\x8b", b"BM", b"II*\x00",
                 b"MM\x00*", b"\xd0\xcf\x11\xe0", b"7z\xbc\xaf", b"Rar!", b"\x7fELF", b"OggS", b"RIFF")
@@ -70,12 +70,14 @@ def parse(path: str | Path, data: bytes, kind: str, password: str | None = None)
     raise NotSupported(str(path), detail)
 
 
-def read(path: str | Path, cache: bool | str | Path | None = None, password: str | None = None) -> Document:
+def read(path: str | Path, cache: bool | str | Path | None = None, password: str | None = None,
+         ocr: bool = False) -> Document:
     """Read one paper. Raises :class:`~extract.errors.ReadError` with a one-line reason on bad input.
 
     ``cache``: None → parse every time; True → the user cache dir (``$XDG_CACHE_HOME/litmeta``);
     a path → that directory. A cached Document is reused only for the same bytes, litmeta version
-    and reader version.
+    and reader version. ``ocr=True``: a scanned PDF (no text layer) is run through ocrmypdf
+    instead of being refused (see :mod:`extract.readers.ocr`).
     """
     path = Path(path)
     try:
@@ -85,6 +87,16 @@ def read(path: str | Path, cache: bool | str | Path | None = None, password: str
     if not data.strip():
         raise EmptyFile(str(path))
     kind = sniff(data)
+    if ocr and kind == "pdf":
+        try:
+            return read(path, cache=cache, password=password)
+        except NoTextLayer:
+            from .ocr import ocr_pdf
+
+            doc = ocr_pdf(path, data, password)
+            doc.source = path.name
+            doc.sha256 = hashlib.sha256(data).hexdigest()
+            return doc
     if cache is None or cache is False or kind in ("binary", "xml"):
         doc = parse(path, data, kind, password)
     else:
