@@ -163,7 +163,7 @@ _NUM = r"(?:\d{1,3}(?:%s\d{3})+|\d+)" % _THOUSANDS
 _WORDNUM = _WORD_RE.pattern.replace("(?<![\\w-])", "").replace("(?![\\w-])", "")
 _ANY = r"(?:%s|%s)" % (_NUM, _WORDNUM)
 _PCT = r"(\d+(?:[.\u00b7]\d+)?)\s?%"
-_NOUN = r"(?:\s+(?:[\w-]+\s+){0,3}?(?:patients?|children|subjects?|cases?|participants?|individuals?|adults?|infants?|persons?|people|recipients?|pts))?"
+_NOUN = r"(?:\s+(?:[\w-]+\s+){0,3}?(?:patients?|children|subjects?|cases?|participants?|individuals?|adults?|infants?|persons?|people|recipients?|responders|boys|girls|men|women|pts))?"
 _PROP_PATTERNS = [
     # 75% (18/24) / 59% (19 of 32): the percent printed first
     re.compile(r"%s\s*\(\s*(?P<c>%s)\s*(?:/|of|out of)\s*(?P<t>%s)\s*\)" % (_PCT.replace("(", "(?P<p>", 1), _NUM, _NUM), re.I),

@@ -17,20 +17,23 @@ from ..numbers import Proportion, parse_number
 from ..numbers import role as number_role
 from .base import Context, finding
 
-_SUBJECT = r"(?:patients?|children|subjects?|cases?|participants?|individuals?|adults?|infants?|persons?|people|recipients?|pts)"
-_NUMTOK = r"(?:\d{1,3}(?:,\d{3})+|\d+|(?:[Tt]wenty|[Tt]hirty|[Ff]orty|[Ff]ifty|[Ss]ixty|[Ss]eventy|[Ee]ighty|[Nn]inety)(?:-(?:one|two|three|four|five|six|seven|eight|nine))?|[Tt]wo|[Tt]hree|[Ff]our|[Ff]ive|[Ss]ix|[Ss]even|[Ee]ight|[Nn]ine|[Tt]en|[Ee]leven|[Tt]welve|[Tt]hirteen|[Ff]ourteen|[Ff]ifteen|[Ss]ixteen|[Ss]eventeen|[Ee]ighteen|[Nn]ineteen)"
+_SUBJECT = (r"(?:patients?|children|subjects?|cases?|participants?|individuals?|adults?|infants?|persons?|people|recipients?|"
+            r"boys?|girls?|men|women|pts)")
+_NUMTOK = r"(?:\d{1,3}(?:,\d{3})+|\d+|(?:[Tt]wenty|[Tt]hirty|[Ff]orty|[Ff]ifty|[Ss]ixty|[Ss]eventy|[Ee]ighty|[Nn]inety)(?:-(?:one|two|three|four|five|six|seven|eight|nine))?|[Oo]ne|[Tt]wo|[Tt]hree|[Ff]our|[Ff]ive|[Ss]ix|[Ss]even|[Ee]ight|[Nn]ine|[Tt]en|[Ee]leven|[Tt]welve|[Tt]hirteen|[Ff]ourteen|[Ff]ifteen|[Ss]ixteen|[Ss]eventeen|[Ee]ighteen|[Nn]ineteen)"
 _COHORT_COUNT = re.compile(
     r"(?P<pre>\b(?i:a total of|in total|of the|the remaining|remaining|overall,?|all|total of|including|in)\s+)?"
     r"(?<![\d.,/])(?P<n>%s)(?![\d.,]\d)"
     # "103 patients", "24 eligible children", or a bare "the remaining 96 were …" (never "two hospitals were …")
     r"(?:(?:\s+(?:consecutive|eligible|adult|paediatric|pediatric|evaluable|unrelated|[a-z]+-?[a-z]*)){0,2}?\s+(?P<noun>%s)\b"
     r"|(?=\s+(?:were|was|had)\b))" % (_NUMTOK, _SUBJECT))
+_N_EQUALS = re.compile(r"\(\s*[nN]\s*=\s*(?P<n>\d+)\s*\)")
+_LEAVING = re.compile(r"\bleaving\s+(?P<n>\d+|[a-z]+)\s+(?:\w+\s+)?(?:for (?:the )?analysis|evaluable|analy[sz]ed|for evaluation)", re.I)
 _VERBS = [
     ("lost_to_follow_up", re.compile(r"\blost (?:to|at|during) follow|\bdropped out|\bwithdr[ae]w", re.I)),
     ("analysed", re.compile(r"\b(?:were|was) (?:analy[sz]ed|evaluable|assessable|evaluated)\b|\bevaluable\b", re.I)),
     ("treated", re.compile(r"\b(?:treated|received|were given|underwent|used|started|initiated|switched|converted|"
                            r"administered|on (?:sirolimus|treatment))\b|\buse of\b", re.I)),
-    ("enrolled", re.compile(r"\b(?:identified|enrolled|included|recruited|screened|registered|eligible|studied|reviewed)\b", re.I)),
+    ("enrolled", re.compile(r"\b(?:identified|enrolled|included|recruited|screened|registered|eligible|studied|reviewed|describe|described)\b", re.I)),
 ]
 _SUBGROUP_QUALIFIER = re.compile(r"^\s*(?:\w+\s+)?(?:who\b|diagnosed\s+(?:after|before|since|between|in)|aged\b|older\b|younger\b|"
                                  r"under\s+\d|above\s+\d|over\s+\d|with\s+(?:at least|a|an|no)\b)", re.I)
@@ -49,8 +52,8 @@ class Cohort:
 
     @property
     def total(self) -> int | None:
-        """The cohort outcomes are counted in: treated, else analysed, else enrolled."""
-        for key in ("treated", "analysed", "enrolled"):
+        """The cohort outcomes are counted in: analysed, else treated, else enrolled."""
+        for key in ("analysed", "treated", "enrolled"):
             if key in self.counts:
                 return self.counts[key]
         return None
@@ -77,8 +80,6 @@ def cohort(ctx: Context) -> Cohort:
     for role, row in found.items():
         if role != "enrolled" and parent and parent > row["events"]:
             row["total"] = parent
-        elif role == "treated" and not parent and counts.get("lost_to_follow_up"):
-            row["total"] = row["events"] + counts["lost_to_follow_up"]
     return Cohort(counts, list(found.values()))
 
 
@@ -97,8 +98,12 @@ def _cohort_mentions(ctx: Context, sent: Sentence):
         if re.search(r"(?:/|\bof|out of)\s*$", text[max(0, s - 8):s]) and not m.group("pre"):
             continue  # the total of "13 of 17" is read with its proportion
         after = text[m.end():]
-        clause_end = re.search(r"[;.]|\band\s+\w+\s+\(|\b\d+\s*\(", after)
-        clause = after[:clause_end.start()] if clause_end else after
+        if text[:s].count("(") > text[:s].count(")"):
+            continue  # "(51 female patients, 53%)": a breakdown inside a parenthesis, not a cohort
+        # a parenthesis ("(18 women; mean age 34 years)") neither ends the clause nor holds its verb
+        flat = re.sub(r"\([^()]*\)", lambda x: " " * len(x.group(0)), after)
+        clause_end = re.search(r"[;.]|\band\s+\w+\s+\(|\b\d+\s*\(", flat)
+        clause = flat[:clause_end.start()] if clause_end else flat
         pre = (m.group("pre") or "").strip().lower()
         if _SUBGROUP_QUALIFIER.match(after) or re.match(r"\s*with\s+", after) and ctx.terms(sent, "diagnosis") \
                 and larger_before:
@@ -109,6 +114,8 @@ def _cohort_mentions(ctx: Context, sent: Sentence):
             continue  # the count of a proportion ("13 out of 96 patients"); its total is read below
         if not clause_end and sent.tail:  # the sentence goes on after a table: "… (IQR 10) [Table 1] were identified."
             clause = clause + " " + ctx.doc.text[sent.tail[0]:sent.tail[1]]
+        if pre in ("of the", "among the") and re.match(r"\s*,", after):
+            clause = ""  # "Of the 17 patients, five … were treated for AIHA": the verb is the subgroup's
         hits = [(m.start(), name) for name, verb in _VERBS for m in [verb.search(clause[:160])] if m]
         role = min(hits)[1] if hits else None  # the verb nearest the count: "40 … were enrolled and 38 were evaluable"
         if role is None:  # "We identified a total of 58 patients"
@@ -120,6 +127,13 @@ def _cohort_mentions(ctx: Context, sent: Sentence):
         elif pre in ("of the",) and s < 12:
             yield "enrolled", int(n), span, 0.7
         larger_before = True
+    for m in _N_EQUALS.finditer(text):  # "adults with PRCA received sirolimus (n = 40)"
+        lead = re.split(r"[;]|\.\s", text[:m.start()])[-1][-80:]
+        hits = [(x.start(), name) for name, verb in _VERBS for x in verb.finditer(lead)]
+        if hits:
+            yield max(hits)[1], int(m.group("n")), (sent.start + m.start("n"), sent.start + m.end("n")), 0.85
+    for m in _LEAVING.finditer(text):  # "one was lost to follow-up, leaving 12 for analysis"
+        yield "analysed", int(parse_number(m.group("n"))), (sent.start + m.start("n"), sent.start + m.end("n")), 0.85
     # the total of "13 out of 96 patients treated with …" is the treated cohort
     for p in ctx.proportions(sent):
         if p.total is None:

@@ -56,7 +56,8 @@ def response_rows(ctx: Context, coh: Cohort) -> list[dict]:
     return rows
 
 
-_BARE = re.compile(r"(?<![\w.,/-])(?P<n>\d+|[A-Z]?[a-z]+(?:-[a-z]+)?)\s+(?:patients?|children|subjects?|cases?)\b(?!\s*\()", re.I)
+_BARE = re.compile(r"(?<![\w.,/-])(?P<n>\d+|[A-Z]?[a-z]+(?:-[a-z]+)?)(?:\s+(?:patients?|children|subjects?|cases?|recipients?|"
+                   r"boys|girls|men|women|adults|infants)\b(?!\s*\()|(?=\s+(?:had|did|were|showed)\b))", re.I)
 
 
 def bare_counts(ctx: Context, sent: Sentence, labels: tuple[str, ...], total: int | None) -> list[dict]:
@@ -91,6 +92,8 @@ def _percent_only(ctx: Context, sent: Sentence, coh: Cohort) -> list[dict]:
         s, e = sent.start + m.start(), sent.start + m.end()
         if any(a <= s < b for a, b in taken) or re.search(r"\bof\s+(?:them|these|those)\b", sent.text[m.end():m.end() + 12]):
             continue
+        if re.search(r"\(\s*$", sent.text[:m.start()]):
+            continue  # "(26.7%)" belongs to the count before it, read with its proportion
         if re.match(r"\s*(?:CI|confidence)", sent.text[m.end():], re.I):
             continue
         found = [t for t in ctx.terms(sent, "outcome") if t.label in RESPONSE and t.end <= s and s - t.end <= 40

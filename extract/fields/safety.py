@@ -27,7 +27,7 @@ _NUM = r"(?:\d{1,3}(?:[,\u2009\u202f]\d{3})+|\d+)"
 _PT_NUM = r"(?:\d{1,3}(?:[,\u2009\u202f ]\d{3})+(?!\d)|\d+)"  # person-time before its unit: "1 240 months" too
 _WNUM = r"(?:%s|[A-Za-z]+(?:-[a-z]+)?)" % _NUM
 _EPISODES = re.compile(r"(?<![\w.,/])(?P<n>%s)\s+(?:(?:more|new|further|additional|total)\s+)?(?=\S)" % _WNUM)
-_DIED = re.compile(r"\b(?P<n>No|None of the|%s)\s+(?:patients?|children|subjects?)?\s*(?:died|deaths?|were dead|has died|have died)\b|"
+_DIED = re.compile(r"\b(?P<n>No|None of the|%s)\s+(?:patients?|children|subjects?|recipients?|boys?|girls?|adults?|infants?)?\s*(?:died|deaths?|were dead|has died|have died)\b|"
                    r"\bno (?:deaths?|death was|patient died|mortality)\b" % _WNUM, re.I)
 _PERSON_TIME = [
     re.compile(r"\b(?:observation|follow-up|exposure|observation period|follow up)\s+(?:time\s+)?(?:was|of|:)\s*(?P<v>%s(?:\s+and\s+%s)*)\s*(?P<unit>months|years|days|person-months|person-years|patient-years|patient-months)" % (_PT_NUM, _PT_NUM), re.I),
@@ -125,7 +125,12 @@ def _patients_with(ctx: Context, sent: Sentence, coh: Cohort, groups: _Groups) -
         if not got:
             continue
         total = int(p.total.value) if p.total else None
-        if total is None and coh.total and consistent(p.events, p.percent.value if p.percent else None, coh.total):
+        if total is None and p.percent is not None:
+            for cand in sorted(coh.denominators(), key=lambda d: (d != coh.total, d)):
+                if p.events <= cand and consistent(p.events, p.percent.value, cand):
+                    total = cand
+                    break
+        elif total is None and coh.total and p.events <= coh.total:
             total = coh.total
         if total is None or total not in coh.denominators() and total != groups.period_n:
             continue  # a count within a subgroup of cases ("10/13 with SIE were ALPS-like") is not an incidence
@@ -140,7 +145,7 @@ def _patients_with(ctx: Context, sent: Sentence, coh: Cohort, groups: _Groups) -
 
 
 _IN_PATIENTS = re.compile(r"\b(?:in|among)\s+(?P<n>\d+|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)\s+"
-                          r"(?:of\s+the\s+)?(?:patients|children|subjects|cases|participants)\b(?!\s*\()", re.I)
+                          r"(?:of\s+the\s+)?(?:patients|children|subjects|cases|participants|recipients|boys|girls|adults)\b(?!\s*\()", re.I)
 
 
 def _patients_bare(ctx: Context, sent: Sentence, coh: Cohort, groups: _Groups, outcomes: list[Term]) -> list[dict]:
@@ -168,6 +173,13 @@ def _episodes(ctx: Context, sent: Sentence, coh: Cohort, groups: _Groups, outcom
     """"16 SIEs", "16 severe infectious events": a number right before an event noun counts episodes."""
     out = []
     text = ctx.doc.text
+    total_of = re.search(r"\b(?:a total of|in total)\s+(?P<n>%s)\s+(?:episodes|events)\b" % _NUM, sent.text)
+    if total_of:  # "Infections … occurred in 4 recipients (33%), for a total of 6 episodes"
+        s = sent.start + total_of.start("n")
+        group, gtype = groups.label()
+        out.append(finding(ctx.doc, outcomes[0].label, [(s, sent.start + total_of.end()), (outcomes[0].start, outcomes[0].end)],
+                           group=group, group_type=gtype, events=int(parse_number(total_of.group("n"))), unit="episodes",
+                           total=groups.period_n if groups.period else coh.total, confidence=0.8))
     for t in outcomes:
         m = re.search(r"(?<![\w.,/])(?P<n>%s)\s+(?:(?:more|new|further|total|distinct)\s+)?$" % _WNUM, text[sent.start:t.start])
         if not m or not re.search(r"(?:events?|episodes?|SIEs?|infections?)$", t.text, re.I) and t.label != "serious_infection":
