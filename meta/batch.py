@@ -16,6 +16,7 @@ from scipy import special
 
 from meta.errors import MetaError
 from meta.estimators import DEFAULT_CONTROL, DIVERGENCE_WINDOW, normalise_method
+from meta.estimators import tau2 as single_tau2
 
 
 @dataclass
@@ -88,9 +89,15 @@ def _rows(yi, vi) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return y, v, mask
 
 
+_ONES: dict[int, np.ndarray] = {}
+
+
 def _sum(a):
     """Row sums; a matrix-vector product is several times faster than ``sum(axis=1)`` on short rows."""
-    return a @ np.ones(a.shape[1])
+    width = a.shape[1]
+    if width not in _ONES:
+        _ONES[width] = np.ones(width)
+    return a @ _ONES[width]
 
 
 class _Rows:
@@ -189,8 +196,11 @@ def _he(r: _Rows):
 
 def _iterate(r: _Rows, active, step, tol: float, maxiter: int, state: dict | None = None, rel: float = 0.0):
     """Advance tau² from 0 or the given start with ``step(y, v, same, k, t, state) -> new t`` on the
-    unfinished rows until |change| <= tol + rel·|t|. The working set (and every per-row array in
-    ``state``, e.g. root brackets) is compacted as rows finish. Returns (t, converged, iterations)."""
+    unfinished rows until |change| <= tol + rel·|t| (or the step sets ``state["done"]``).
+
+    Finished rows are frozen in place and the working set (with every per-row array in ``state``,
+    e.g. root brackets) is compacted only once a third of it has finished: copying the rows out
+    every iteration would cost more than the arithmetic. Returns (t, converged, iterations)."""
     n = r.k.size
     t = state.pop("start") if state and "start" in state else np.zeros(n)
     conv = np.ones(n, dtype=bool)
@@ -199,64 +209,152 @@ def _iterate(r: _Rows, active, step, tol: float, maxiter: int, state: dict | Non
     y, v, same, k, tt = r.y[idx], r.v[idx], r.same[idx], r.k[idx].astype(float), t[idx]
     st = {key: val[idx] for key, val in (state or {}).items()}
     watch = np.full(idx.size, np.inf)
+    live = np.ones(idx.size, dtype=bool)
     it = 0
     while idx.size:
         it += 1
         new = step(y, v, same, k, tt, st)
         change = np.abs(new - tt)
         done = (change <= tol) | (change <= rel * np.abs(new))
-        tt = new
+        if "done" in st:                      # the step may know a row is finished (Newton's last step)
+            done |= st.pop("done")
+        done &= live
         if it % DIVERGENCE_WINDOW == 0:       # same early stop as meta.estimators._diverging
-            grew = ~done & (change >= watch)
+            grew = live & ~done & (change >= watch) & ((new - tt) * last < 0)
             conv[idx[grew]] = False
             done |= grew
             watch = change
+        last = new - tt
+        tt = np.where(live, new, tt)
         if it > maxiter:
-            conv[idx[~done]] = False
-            done[:] = True
+            conv[idx[live & ~done]] = False
+            done = live.copy()
         if done.any():
             t[idx[done]] = tt[done]
             iters[idx[done]] = it
-            keep = ~done
-            idx, y, v, same, k, tt = idx[keep], y[keep], v[keep], same[keep], k[keep], tt[keep]
-            st = {key: val[keep] for key, val in st.items()}
-            watch = watch[keep]
+            live &= ~done
+            if live.sum() * 3 <= 2 * live.size:
+                idx, y, v, same, k, tt = idx[live], y[live], v[live], same[live], k[live], tt[live]
+                st = {key: val[live] for key, val in st.items()}
+                watch, last = watch[live], last[live]
+                live = live[live]
     return t, conv, iters
 
 
-def _fisher(r: _Rows, m: str, ctl):
-    k = r.k.astype(float)
-    t0 = np.maximum(_he(r), 0.0)
-    stepadj = float(ctl["stepadj"])
+def _score_parts(y, v, same, kk, t, m):
+    """(N, D, dN/dtau²) with Fisher's adjustment N/D (metafor's ``adj``) for ML, REML or EB.
 
-    def step(y, v, same, kk, t, _state):
-        w = 1.0 / (v + t[:, None])
-        s = _sum(w)
-        b = np.where(same, y[:, 0], _sum(w * y) / s)
-        e = y - b[:, None]
-        if m == "EB":
-            adj = (_sum(w * e * e) * kk / (kk - 1) - kk) / s
-        else:
-            rr = w * e
-            w2 = w * w
-            s2 = _sum(w2)
-            if m == "ML":
-                adj = (_sum(rr * rr) - s) / s2
-            else:
-                adj = (_sum(rr * rr) - (s - s2 / s)) / (s2 - 2.0 * _sum(w2 * w) / s + s2 * s2 / (s * s))
-        adj = adj * stepadj
-        adj = np.where((t == 0.0) & (adj < 0.0), 0.0, adj)   # halving would underflow to -0: stay at 0
-        neg = t + adj < 0.0
-        while neg.any():
-            adj = np.where(neg, adj / 2.0, adj)
-            neg = t + adj < 0.0
+    N is the score's numerator (zero at the root), D the expected information; the derivative of N
+    lets Newton (and the convergence-rate check) work on the same equation scoring solves."""
+    w = 1.0 / (v + t[:, None])
+    s = _sum(w)
+    b = np.where(same, y[:, 0], _sum(w * y) / s)
+    u = w * (y - b[:, None])                                  # P y for the intercept-only model
+    uu = _sum(u * u)                                          # y'PPy
+    if m == "EB":
+        c = kk / (kk - 1)
+        return _sum(u * (y - b[:, None])) * c - kk, s, -c * uu
+    wu = _sum(w * u)
+    upu = _sum(w * u * u) - wu * wu / s                       # y'PPPy
+    w2 = w * w
+    s2 = _sum(w2)
+    if m == "ML":
+        return uu - s, s2, s2 - 2.0 * upu
+    trpp = s2 - 2.0 * _sum(w2 * w) / s + s2 * s2 / (s * s)
+    return uu - (s - s2 / s), trpp, trpp - 2.0 * upu
+
+
+def _halved(t, adj):
+    """metafor's step halving: halve a step that would cross below 0 until it does not (exact in
+    floating point, so the number of halvings is found from the exponents instead of a loop), and
+    stay at 0 when the step there is negative."""
+    adj = np.where((t == 0.0) & (adj < 0.0), 0.0, adj)   # halving would underflow to -0: stay at 0
+    neg = t + adj < 0.0
+    if not neg.any():
         return t + adj
+    with np.errstate(divide="ignore", invalid="ignore"):
+        j = np.where(neg, np.maximum(np.ceil(np.log2(-adj / t)) - 1, 0), 0).astype(int)
+    adj = np.ldexp(adj, -j)
+    neg = t + adj < 0.0
+    while neg.any():                     # at most a step or two past the estimate from the exponents
+        adj = np.where(neg, adj / 2.0, adj)
+        neg = t + adj < 0.0
+    return t + adj
 
-    t, conv, iters = _iterate(r, r.k > 1, step, float(ctl["threshold"]), int(ctl["maxiter"]), {"start": t0},
-                              rel=4 * np.finfo(float).eps)
-    t = np.where(r.k > 1, np.maximum(t, 0.0), 0.0)
+
+#: rows still unsettled after this many Newton steps are refitted one by one by metafor's scoring
+#: (a handful per 10,000; their per-row Python loop is cheaper than more batch iterations)
+NEWTON_CAP = 40
+
+#: tau² below this fraction of a row's smallest vi counts as at the boundary when the score there
+#: is negative and scoring aims below 0
+NEAR_ZERO = 1e-3
+
+
+def _fisher(r: _Rows, m: str, ctl):
+    """ML/REML/EB: the root metafor's Fisher scoring converges to, found by Newton's method.
+
+    Scoring converges only linearly, with rate rho = F'(tau²*) (F the scoring map); on ~6% of
+    rows rho is near -1 (iterates oscillating round the root) and it crawls for hundreds of
+    iterations. A bracketed Newton iteration on the score numerator, from the same start (the
+    truncated HE estimate), reaches the same root quadratically. ``converged`` keeps the single-fit
+    meaning — would scoring get there within ``maxiter``? — read off rho and the distance from the
+    start: |rho| >= 1 never converges (single fits stop at the divergence rule or at maxiter); a
+    root at the boundary 0 is reached at least halving the distance each step."""
+    k = r.k.astype(float)
+    thr, maxiter = float(ctl["threshold"]), int(ctl["maxiter"])
+    stepadj = float(ctl["stepadj"])
+    ulps = 4 * np.finfo(float).eps
+    t0 = np.maximum(_he(r), 0.0)
+    multi = r.k > 1
+    early = np.sqrt(thr)
+
+    def newton(y, v, same, kk, t, st):
+        n, d, dn = _score_parts(y, v, same, kk, t, m)
+        adj = n / d * stepadj
+        score = _halved(t, adj)                                    # scoring's own step
+        # a Newton step that left the score's sign alone but flipped its slope may have jumped a
+        # pair of roots scoring would stop at: go back, and take scoring's steps from there on
+        back = st["newt"] & (n * st["n"] > 0.0) & (dn * st["dn"] < 0.0)
+        st["plain"] |= back
+        st["lo"] = np.where((n > 0) & ~back, np.maximum(st["lo"], t), st["lo"])
+        st["hi"] = np.where((n < 0) & ~back, np.minimum(st["hi"], t), st["hi"])
+        cand = t - n / dn
+        # Newton must head where scoring heads (sign of the score) and stay inside the bracket;
+        # after a step back, only once a sign change brackets the root
+        wary = st["plain"] & ~((st["lo"] > 0.0) & np.isfinite(st["hi"]))
+        bad = wary | ~np.isfinite(cand) | (cand <= st["lo"]) | (cand >= st["hi"]) | ((cand - t) * n <= 0.0)
+        if bad.any():
+            alt = np.where((score <= st["lo"]) | (score >= st["hi"]), 0.5 * (st["lo"] + st["hi"]), score)
+            # scoring aims below 0 (it halves its step) while tau² is tiny against every vi, where
+            # the score is nearly linear and so has no root left above 0: go to the boundary
+            down = (n < 0.0) & (st["lo"] == 0.0) & (t + adj < 0.0) & (t < NEAR_ZERO * st["vmin"])
+            # scoring creeping down with no root bracketed: at least halve tau² per step (a root
+            # crossed shows as a sign change of the score and brackets it)
+            creep = (n < 0.0) & (st["lo"] == 0.0) & (score > 0.5 * t)
+            alt = np.where(down, 0.0, np.where(creep, 0.5 * t, alt))
+            cand = np.where(back, st["score"], np.where(bad, alt, cand))
+        # quadratic convergence: after a Newton step of relative size sqrt(threshold) the error left
+        # is about threshold·tau², below what scoring's own stop leaves
+        st["done"] = ~bad & (np.abs(cand - t) <= early * cand)
+        st["newt"], st["n"], st["dn"], st["score"] = ~bad, n, dn, score
+        slope[st["row"]] = stepadj * dn / d                      # F'(tau²) - 1, kept for the verdict
+        return np.where((n == 0.0) | (t == 0.0) & (n < 0.0), t, cand)
+
+    nan = np.full(k.size, np.nan)
+    state = {"start": t0.copy(), "lo": np.zeros(k.size), "hi": np.full(k.size, np.inf), "vmin": r.v.min(axis=1),
+             "newt": np.zeros(k.size, dtype=bool), "plain": np.zeros(k.size, dtype=bool), "n": nan, "dn": nan,
+             "score": nan, "row": np.arange(k.size)}
+    slope = np.zeros(k.size)
+    cap = min(NEWTON_CAP, maxiter)
+    t, ok, iters = _iterate(r, multi, newton, thr, cap, state, rel=ulps)
+    t = np.where(multi, np.maximum(t, 0.0), 0.0)
+    conv = ok & _scoring_would_converge(t, t0, slope, thr, maxiter)
+    for i in np.flatnonzero(multi & ~ok):                    # the few rows Newton did not settle
+        one = single_tau2(r.y[i][r.mask[i]], r.v[i][r.mask[i]], m, **ctl)
+        t[i], conv[i], iters[i] = one.tau2, one.converged, iters[i] + one.iterations
     if m in ("ML", "REML"):
-        t = np.where((t > 0) & (_loglik(r, np.zeros_like(t), m) > _loglik(r, t, m)), 0.0, t)
+        t = _global_max(r, t, m)
     w = r.w(t)
     s, s2, s3 = _moments(w)
     if m == "ML":
@@ -268,13 +366,38 @@ def _fisher(r: _Rows, m: str, ctl):
     return t, se, conv, iters
 
 
-def _loglik(r: _Rows, t, m):
-    """(Restricted) log-likelihood up to a constant, as :func:`meta.estimators._loglik`."""
-    w = r.w(t)
-    vt = r.v + t[:, None]
-    logs = np.log(vt) if r.full else np.where(r.mask, np.log(vt), 0.0)
-    ll = -0.5 * (_sum(logs) + r.q(t, w))
-    return ll - 0.5 * np.log(_sum(w)) if m == "REML" else ll
+def _scoring_would_converge(t, t0, slope, thr: float, maxiter: int) -> np.ndarray:
+    """Whether metafor's scoring from ``t0`` stops at the root ``t`` within ``maxiter`` steps: the
+    error shrinks by |rho| = |F'(t)| = |1 + slope| per step, and scoring stops once a step is below
+    the threshold. A root at 0 (t <= threshold) is reached at least halving the distance per step."""
+    rho = np.abs(1.0 + slope)
+    first = np.abs(t0 - t) * np.abs(slope)                    # about the size of the first step
+    stop = np.maximum(thr, 4 * np.finfo(float).eps * t)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        steps = np.where(first <= stop, 1.0, 1.0 + np.log(stop / first) / np.log(rho))
+    return (t <= thr) | (t == t0) | (rho < 1.0) & (steps <= maxiter)
+
+
+def _global_max(r: _Rows, t, m):
+    """tau² = 0 where the boundary's (restricted) likelihood beats the root scoring stopped at,
+    the rule of :func:`meta.estimators.boundary_if_higher`, computed on the rows with tau² > 0."""
+    idx = np.flatnonzero(t > 0)
+    if not idx.size:
+        return t
+    y, v, tt = r.y[idx], r.v[idx], t[idx]
+    w0, s0, _, _, q0 = r.fixed()
+    w0, s0, q0 = w0[idx], s0[idx], q0[idx]
+    w = 1.0 / (v + tt[:, None])
+    s = _sum(w)
+    b = np.where(r.same[idx], y[:, 0], _sum(w * y) / s)
+    e = y - b[:, None]
+    logs = np.log1p(tt[:, None] * w0)                         # log(v + t) - log(v); 0 where padded
+    gain = -0.5 * (_sum(logs) + _sum(w * e * e) - q0)         # loglik(t) - loglik(0)
+    if m == "REML":
+        gain -= 0.5 * (np.log(s) - np.log(s0))
+    out = t.copy()
+    out[idx] = np.where(gain < 0.0, 0.0, tt)
+    return out
 
 
 def _pm(r: _Rows, ctl):

@@ -280,19 +280,33 @@ def _loglik(y, v, t: float, method: str) -> float:
     return ll - 0.5 * float(np.log(w.sum())) if method == "REML" else ll
 
 
+def boundary_if_higher(t: float, loglik, floor: float = 0.0) -> float:
+    """tau² = 0 when the (restricted) log-likelihood ``loglik(tau²)`` is higher there than at the
+    point ``t`` > ``floor`` where Fisher scoring stopped, else ``t``.
+
+    Why: with ML/REML the likelihood of tau² can have a local maximum above a higher one at the
+    boundary; scoring stops at whichever it meets first, metafor reports the global one (0).
+    Shared by the intercept-only fit here and the moderator models of :mod:`meta.regression`."""
+    if t > floor and loglik(0.0) > loglik(t):
+        return 0.0
+    return t
+
+
 #: Fisher scoring is judged to diverge when its step has not shrunk over this many iterations
 DIVERGENCE_WINDOW = 50
 
 
-def _diverging(it: int, change: float, watch: list[float]) -> bool:
+def _diverging(it: int, change: float, watch: list[float], flipped: bool = True) -> bool:
     """True when the step size at iteration ``it`` (a multiple of the window) is not below the one a
-    window earlier: the iterates oscillate with non-decreasing amplitude and will not converge
-    (metafor would stop at maxiter with "did not converge"; stopping early saves the time)."""
+    window earlier and the last two steps point opposite ways (``flipped``): the iterates oscillate
+    with non-decreasing amplitude and will not converge (metafor would stop at maxiter with "did not
+    converge"; stopping early saves the time). Steps that grow while heading one way (a slow walk
+    down to tau² = 0 speeding up) are not divergence."""
     if it % DIVERGENCE_WINDOW:
         return False
     grew = change >= watch[0]
     watch[0] = change
-    return grew
+    return grew and flipped
 
 
 def _fisher(y, v, method, ctl) -> Tau2Result:
@@ -308,6 +322,7 @@ def _fisher(y, v, method, ctl) -> Tau2Result:
     change = threshold + 1.0
     watch = [math.inf]
     ulps = 4.0 * np.finfo(float).eps
+    last = 0.0
     while change > threshold and change > ulps * t:   # the second: no progress left at float precision
         it += 1
         old = t
@@ -318,12 +333,13 @@ def _fisher(y, v, method, ctl) -> Tau2Result:
             adj /= 2.0
         t = t + adj
         change = abs(old - t)
-        if it > maxiter or _diverging(it, change, watch):
+        flipped, last = adj * last < 0.0, adj
+        if it > maxiter or _diverging(it, change, watch, flipped):
             conv = False
             break
     t = max(0.0, t)
-    if method in ("ML", "REML") and t > threshold and _loglik(y, v, 0.0, method) > _loglik(y, v, t, method):
-        t = 0.0  # scoring stopped at a local maximum; the boundary is the global one (metafor gives 0)
+    if method in ("ML", "REML"):
+        t = boundary_if_higher(t, lambda x: _loglik(y, v, x, method), threshold)
     w = 1.0 / (v + t)
     if method == "ML":
         se = np.sqrt(2.0 / np.dot(w, w))
