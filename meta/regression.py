@@ -16,7 +16,7 @@ import statsmodels.api as sm
 from scipy import stats
 
 from meta.errors import MetaError
-from meta.estimators import DEFAULT_CONTROL, find_root, normalise_method
+from meta.estimators import DEFAULT_CONTROL, boundary_if_higher, find_root, normalise_method
 from meta.model import TESTS, rma
 
 
@@ -136,6 +136,8 @@ def _fisher_mods(y, v, X, m, t, ctl) -> tuple[float, float, bool]:
             conv = False
             break
     t = max(0.0, t)
+    if m in ("ML", "REML"):
+        t = boundary_if_higher(t, lambda x: loglik_mods(y, v, X, x, m), float(ctl["threshold"]))
     w = 1.0 / (v + t)
     if m == "ML":
         se = math.sqrt(2.0 / float(w @ w))
@@ -145,6 +147,17 @@ def _fisher_mods(y, v, X, m, t, ctl) -> tuple[float, float, bool]:
     else:
         se = math.sqrt(2.0 * k * k / (k - p)) / float(w.sum())
     return t, se, conv
+
+
+def loglik_mods(y: np.ndarray, v: np.ndarray, X: np.ndarray, t: float, method: str) -> float:
+    """(Restricted) log-likelihood of tau² for the model with design X, up to a constant:
+    -(sum log(v + tau²) + y'Py [+ log det X'WX for REML]) / 2."""
+    w = 1.0 / (v + t)
+    P, _ = _hat_parts(X, w)
+    ll = -0.5 * (float(np.sum(np.log(v + t))) + _ype(P, y))
+    if method == "REML":
+        ll -= 0.5 * float(np.linalg.slogdet((X.T * w) @ X)[1])
+    return ll
 
 
 def factor_design(groups, intercept: bool = True) -> tuple[np.ndarray, list[str], list[str]]:
