@@ -176,8 +176,8 @@ class MetaResult:
                              f"[{_num(s['back']['ci_low'])}, {_num(s['back']['ci_high'])}], "
                              f"tau² = {_num(s['tau2'])}, I² = {_num(s['i2'], 1)}%")
             if self.between is not None:
-                lines.append(f"  Test for subgroup differences: Q = {_num(self.between['q'])}, "
-                             f"df = {self.between['df']}, p = {_p(self.between['p'])}")
+                lines.append(f"  Test for subgroup differences: Q({self.between['df']}) = {_num(self.between['q'])}, "
+                             f"{_p(self.between['p'])}")
         if self.effects.added:
             lines += ["", f"Note: {self.effects.note()}."]
         for w in self.warnings:
@@ -221,9 +221,10 @@ def _num(x, digits: int = 4) -> str:
 
 
 def _p(p) -> str:
+    """``p < .0001`` or ``p = 0.0707`` (the whole phrase, so a small p never reads "p = <.0001")."""
     if p is None:
-        return "NA"
-    return "<.0001" if p < 1e-4 else f"{p:.4f}"
+        return "p = NA"
+    return "p < .0001" if p < 1e-4 else f"p = {p:.4f}"
 
 
 def _title(r: MetaResult) -> str:
@@ -237,11 +238,14 @@ def _fmt_het(d: dict, r: MetaResult) -> str:
     if d["tau2_ci_low"] is not None:
         ci = f" [{_num(d['tau2_ci_low'])}, {_num(d['tau2_ci_high'])}]"
     return (f"tau² = {_num(d['tau2'])}{ci}; tau = {_num(d['tau'])}; I² = {_num(d['i2'], 2)}%; "
-            f"H² = {_num(d['h2'])}\nQ({d['q_df']}) = {_num(d['q'])}, p = {_p(d['q_p'])}")
+            f"H² = {_num(d['h2'])}\nQ({d['q_df']}) = {_num(d['q'])}, {_p(d['q_p'])}")
 
 
 def _fmt_model(d: dict, r: MetaResult) -> str:
-    stat = "t" if r.test == "knha" else "z"
+    stat = "z"
+    if r.test == "knha":    # the t statistic with its degrees of freedom, as metafor prints it
+        df = getattr(r.fit, "df", None)
+        stat = "t" if df is None else f"t({_num(df, 0) if float(df).is_integer() else _num(df, 2)})"
     b = d["back"]
     pi = ""
     if d["pi_low"] is not None:
@@ -251,4 +255,4 @@ def _fmt_model(d: dict, r: MetaResult) -> str:
         natural = (f"\nnatural scale: {_num(b['estimate'])} [{_num(b['ci_low'])}, {_num(b['ci_high'])}]"
                    + (f", PI [{_num(b['pi_low'])}, {_num(b['pi_high'])}]" if b.get("pi_low") is not None else ""))
     return (f"estimate = {_num(d['estimate'])}, se = {_num(d['se'])}, {stat} = {_num(d['stat'], 3)}, "
-            f"p = {_p(d['p'])}, {r.level:g}% CI [{_num(d['ci_low'])}, {_num(d['ci_high'])}]{pi}{natural}")
+            f"{_p(d['p'])}, {r.level:g}% CI [{_num(d['ci_low'])}, {_num(d['ci_high'])}]{pi}{natural}")

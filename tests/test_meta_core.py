@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -12,8 +13,9 @@ import meta
 from meta import pool, pool_many
 from meta.effects import back_transform, escalc
 from meta.errors import MetaError
-from meta.estimators import METHODS, tau2
+from meta.estimators import METHODS, boundary_if_higher, tau2
 from meta.model import rma, tau2_confint
+from meta.regression import loglik_mods, rma_mods, tau2_mods
 
 CONTRACT_KEYS = ["k", "measure", "method", "test", "estimate", "se", "ci_low", "ci_high", "pi_low", "pi_high", "stat",
                  "p", "tau2", "tau2_ci_low", "tau2_ci_high", "tau", "i2", "h2", "q", "q_df", "q_p", "back", "studies"]
@@ -151,6 +153,36 @@ def test_summary_mentions_model_and_subgroup_test():
     assert "DL" in s and "Test for subgroup differences" in s and "I²" in s
 
 
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+
+
+def test_summary_lines_under_knha_match_metafor_numbers():
+    """Golden lines for a fixed data set (the oracle's heterogeneous generic set, DL + knha):
+    metafor's numbers, formatted as the summary promises (t with its df, 'p < .0001')."""
+    data = SHARED / "oracle" / "data" / "edge_hetero_generic.csv"
+    if not data.exists():
+        pytest.skip("../shared (oracle data) is not present")
+    ref = json.loads((SHARED / "oracle" / "expected" / "edge_hetero_generic.json").read_text())
+    ref = ref["measures"]["GEN"]["fits"]["DL"]["knha"]
+    lines = pool(pd.read_csv(data), measure=None, method="DL", test="knha").summary().splitlines()
+    assert ref["QEp"] < 1e-4 and ref["df"] == 5
+    assert lines[2] == f"Q(5) = {ref['QE']:.4f}, p < .0001"
+    assert lines[4] == (f"estimate = {ref['estimate']:.4f}, se = {ref['se']:.4f}, t(5) = {ref['tval']:.3f}, "
+                        f"p = {ref['pval']:.4f}, 95% CI [{ref['ci.lb']:.4f}, {ref['ci.ub']:.4f}]")
+
+
+def test_summary_p_values_read_as_phrases():
+    d = pd.DataFrame({"study": list("abcdef"), "yi": [0.1, 0.5, 0.9, -0.2, 1.4, 0.3],
+                      "vi": [0.02, 0.05, 0.04, 0.03, 0.08, 0.06], "group": list("xxxyyy")})
+    r = pool(d, measure=None, method="DL", group="group")
+    text = r.summary()
+    assert "<.0001" not in text.replace("p < .0001", "")
+    assert text.splitlines()[2].endswith(", p < .0001") and text.splitlines()[2].startswith("Q(5) = ")
+    assert f"z = {r.fit.stat:.3f}, p = {r.fit.p:.4f}," in text
+    assert text.splitlines()[-1] == (f"  Test for subgroup differences: Q(1) = {r.between['q']:.4f}, "
+                                     f"p = {r.between['p']:.4f}")
+
+
 def test_ee_has_no_prediction_interval():
     d = pool(props(), method="EE").to_dict()
     assert d["pi_low"] is None and d["back"]["pi_low"] is None and d["tau2_ci_low"] is None
@@ -188,6 +220,29 @@ def test_k1_fixes_tau2_at_zero(method):
     f = rma([0.3], [0.04], method, "knha")
     assert f.tau2 == 0 and f.test == "z" and f.q_p == 1 and f.i2 == 0 and f.h2 == 1
     assert f.warnings == ['Setting argument test="z" since k=1.']
+
+
+def test_meta_regression_takes_the_boundary_when_it_beats_a_local_maximum():
+    """ML with a two-level moderator (a small data set found by search): the likelihood has a local
+    maximum near tau² = 0.08, where Fisher scoring from the HE start stops, and a higher one at 0."""
+    y = np.array([-0.16, 1.04, 0.54, 0.13])
+    v = np.array([0.012, 0.226, 0.356, 0.396])
+    X = np.column_stack([np.ones(4), [0, 0, 1, 1]])
+    grid = np.linspace(0.0, 2.0, 2001)
+    ll = np.array([loglik_mods(y, v, X, t, "ML") for t in grid])
+    inner = 20 + int(np.argmax(ll[20:]))                    # best tau² >= 0.02
+    assert 0.05 < grid[inner] < 0.12 and ll[inner] > ll[inner - 1] and ll[inner] > ll[inner + 1]   # local max
+    assert ll[0] > ll[inner]                                                                       # beaten by 0
+    t, se, conv = tau2_mods(y, v, X, "ML")
+    assert conv and t == 0.0 and se == pytest.approx(np.sqrt(2.0 / np.sum(1.0 / v**2)))
+    assert rma_mods(y, v, X, method="ML").tau2 == 0.0
+
+
+def test_boundary_rule_helper():
+    ll = {0.0: -1.0, 0.3: -2.0, 0.5: 0.0}.__getitem__
+    assert boundary_if_higher(0.3, ll) == 0.0            # 0 is higher: take it
+    assert boundary_if_higher(0.5, ll) == 0.5            # the stop is higher: keep it
+    assert boundary_if_higher(0.3, ll, floor=0.4) == 0.3  # at or below the floor: nothing to compare
 
 
 # ----------------------------------------------------------------------------- batch
