@@ -28,7 +28,7 @@ from .fields.bibliography import extract_bibliography, study_id
 from .fields.design import extract_design, infer_design
 from .fields.guideline import recommendations
 from .fields.references import citations
-from .fields.interventions import studied_drugs, treatment_groups
+from .fields.interventions import arm_sizes, studied_drugs, treatment_groups
 from .fields.population import cohort, distribution, period_groups, sex_and_age
 from .fields.response import response_rows
 from .fields.safety import safety_rows
@@ -121,7 +121,7 @@ def extract_document(doc: Document, vocab: Vocab | None = None) -> list[dict]:
         coh = cohort(ctx)
         infer_design(facts, has_data=bool(coh.counts), year=study["year"])
         study.update({k: facts[k].value for k in ("design", "evidence_level")})
-        rows += coh.rows + sex_and_age(ctx, coh)
+        rows += coh.rows + arm_sizes(ctx, coh) + sex_and_age(ctx, coh)
         rows += distribution(ctx, coh, "diagnosis", "diagnosis") + treatment_groups(ctx, coh) + period_groups(ctx, coh)
         rows += response_rows(ctx, coh) + safety_rows(ctx, coh)
         _prove_totals(rows, coh.rows + [r for r in rows if r["outcome"] == "patients" and r["group_type"] == "period"])

@@ -231,3 +231,16 @@ def test_percent_no_whole_count_gives_is_not_turned_into_a_count():
     doc = make("A total of 50 patients were treated with sirolimus. The overall response rate was 63%.")
     (orr,) = by_outcome(extract_document(doc), "response_overall")
     assert orr["events"] is None and orr["reported_value"] == 63
+
+
+def test_randomised_arms_file_outcomes_under_their_arm():
+    doc = make("Fifty adults were randomised: everolimus (n = 26) vs tacrolimus (n = 24). Overall response was reached by "
+               "13/26 (50.0%) adults in the everolimus arm and 6/24 (25.0%) in the tacrolimus arm. "
+               "Infections were recorded in 5/26 (19.2%) and 8/24 (33.3%) adults.")
+    rows = extract_document(doc)
+    got = {(r["outcome"], r["group_type"], r["intervention"], r["events"], r["total"]) for r in rows}
+    assert {("enrolled", "overall", "everolimus+tacrolimus", 50, None),
+            ("patients", "treatment", "everolimus", 26, 50), ("patients", "treatment", "tacrolimus", 24, 50),
+            ("response_overall", "treatment", "everolimus", 13, 26), ("response_overall", "treatment", "tacrolimus", 6, 24),
+            ("infection", "treatment", "everolimus", 5, 26), ("infection", "treatment", "tacrolimus", 8, 24)} <= got
+    assert_proof(doc, rows)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 
 from ..nlp import Sentence, Term
-from .base import Context, Fact, proof
+from .base import Context, Fact, finding, proof
 from .population import Cohort, distribution
 
 _WORD = re.compile(r"[A-Za-z]\w*|[+/-]")
@@ -86,3 +86,47 @@ def studied_drugs(ctx: Context) -> Fact | None:
             spans = [(specific[k][0].start, specific[k][0].end) for k in order]
             return Fact("intervention", "+".join(sorted(order)), proof(ctx.doc, *spans), 0.8 if sections != ("title",) else 0.9)
     return None
+
+
+_ARM_N = re.compile(r"^\s*(?:arm|group)?\s*\(\s*[nN]\s*=\s*(?P<n>\d+)\s*\)")
+_ARM_VERB = re.compile(r"(?<![\w.,/])(?P<n>\d+|[A-Za-z]+(?:-[a-z]+)?)\s+(?:patients\s+|children\s+)?(?:received|were assigned to|"
+                       r"were randomi[sz]ed to|were allocated to|were treated with)\s+$", re.I)
+
+
+def arm_sizes(ctx: Context, coh: Cohort) -> list[dict]:
+    """Treatment arms of a comparative study: "sirolimus (n = 24) vs cyclosporine (n = 22)", "12 received sirolimus".
+
+    Fills ``coh.arms`` (size → arm) so that outcome counts over an arm's size are filed under that
+    arm, and returns one ``patients`` row per arm (total = the cohort).
+    """
+    from ..numbers import parse_number
+
+    rows: list[dict] = []
+    sizes: dict[int, list[tuple[str, str]]] = {}
+    text = ctx.doc.text
+    for sent in ctx.data_sentences():
+        for t in ctx.terms(sent, "drug"):
+            m = _ARM_N.match(text[t.end:t.end + 20])
+            span = (t.end + m.start("n"), t.end + m.end("n")) if m else None
+            if not m:
+                b = _ARM_VERB.search(text[max(sent.start, t.start - 50):t.start])
+                if not b:
+                    continue
+                n = parse_number(b.group("n"))
+                off = max(sent.start, t.start - 50)
+                span = (off + b.start("n"), off + b.end("n"))
+            else:
+                n = parse_number(m.group("n"))
+            if n is None or not float(n).is_integer():
+                continue
+            n = int(n)
+            total = coh.total
+            if total is None or n >= total:
+                continue
+            start, end, labels = group_phrase(ctx, sent, t)
+            label = "+".join(labels) or t.label
+            sizes.setdefault(n, []).append((text[start:end], label))
+            rows.append(finding(ctx.doc, "patients", [span, (start, end)], group=text[start:end], group_type="treatment",
+                                intervention=label, events=n, unit="patients", total=total, confidence=0.8))
+    coh.arms = {n: (arms[0] if len({a[1] for a in arms}) == 1 else None) for n, arms in sizes.items()}
+    return rows

@@ -33,7 +33,7 @@ _VERBS = [
     ("analysed", re.compile(r"\b(?:were|was) (?:analy[sz]ed|evaluable|assessable|evaluated)\b|\bevaluable\b", re.I)),
     ("treated", re.compile(r"\b(?:treated|received|were given|underwent|used|started|initiated|switched|converted|"
                            r"administered|on (?:sirolimus|treatment))\b|\buse of\b", re.I)),
-    ("enrolled", re.compile(r"\b(?:identified|enrolled|included|recruited|screened|registered|eligible|studied|reviewed|describe|described)\b", re.I)),
+    ("enrolled", re.compile(r"\b(?:identified|enrolled|included|recruited|screened|registered|eligible|studied|reviewed|describe|described|randomi[sz]ed|allocated|assigned)\b", re.I)),
 ]
 _SUBGROUP_QUALIFIER = re.compile(r"^\s*(?:\w+\s+)?(?:who\b|diagnosed\s+(?:after|before|since|between|in)|aged\b|older\b|younger\b|"
                                  r"under\s+\d|above\s+\d|over\s+\d|with\s+(?:at least|a|an|no)\b)", re.I)
@@ -49,6 +49,7 @@ class Cohort:
 
     counts: dict[str, int] = field(default_factory=dict)
     rows: list[dict] = field(default_factory=list)
+    arms: dict[int, tuple[str, str] | None] = field(default_factory=dict)  # arm size → (group as printed, drug label)
 
     @property
     def total(self) -> int | None:
@@ -59,7 +60,13 @@ class Cohort:
         return None
 
     def denominators(self) -> set[int]:
-        return set(self.counts.values()) - {self.counts.get("lost_to_follow_up")}
+        return (set(self.counts.values()) - {self.counts.get("lost_to_follow_up")}) | set(self.arms)
+
+    def arm_of(self, total: int | None) -> tuple[str, str] | None:
+        """The treatment arm whose size is ``total`` (None when no arm or two arms share the size)."""
+        if total is None or total in self.counts.values():
+            return None
+        return self.arms.get(total)
 
 
 def cohort(ctx: Context) -> Cohort:

@@ -121,14 +121,18 @@ def _sentence_rows(ctx: Context, sent: Sentence, coh: Cohort) -> list[dict]:
     sub_span = (sent.start + among.start(), sent.start + among.end()) if among else None
     props: list[Proportion] = ctx.proportions(sent)
     prev_end = sent.start if not among else sent.start + among.end()
+    last = None
     for i, p in enumerate(props):
         nxt = props[i + 1].span[0] if i + 1 < len(props) else sent.end
         if sub_span and p.span[0] < sub_span[1]:
             continue
         got = outcome_for(ctx, sent, p.span[0], p.span[1], prev_end, nxt, RESPONSE)
+        if not got and last and ";" not in doc.text[prev_end:p.span[0]]:
+            got = last  # "17/24 … in the sirolimus arm and 11/22 in the cyclosporine arm": the same outcome goes on
         prev_end = p.span[1] if not got or got[1].start < p.span[1] else got[1].end  # a term read after a count is used up
         if not got:
             continue
+        last = got
         outcome, term = got
         total = int(p.total.value) if p.total else None
         flags = []
@@ -138,9 +142,12 @@ def _sentence_rows(ctx: Context, sent: Sentence, coh: Cohort) -> list[dict]:
                 if consistent(p.events, p.percent.value if p.percent else None, cand) and p.events <= cand:
                     total = cand
                     break
+        arm = coh.arm_of(total)
+        where = {"group": arm[0], "group_type": "treatment", "intervention": arm[1]} if arm else {}
         rows.append(finding(doc, outcome, [p.span, (term.start, term.end)], events=p.events, unit="patients", total=total,
                             reported_value=p.percent.value if p.percent else None,
-                            reported_scale="percent" if p.percent else None, flags=flags, confidence=0.9 if total else 0.7))
+                            reported_scale="percent" if p.percent else None, flags=flags, confidence=0.9 if total else 0.7,
+                            **where))
     if among:
         rows += _subgroup_rows(ctx, sent, sub_total, sub_group, sub_span)
     return rows

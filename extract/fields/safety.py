@@ -118,12 +118,16 @@ def _patients_with(ctx: Context, sent: Sentence, coh: Cohort, groups: _Groups) -
     out = []
     props = ctx.proportions(sent)
     prev = sent.start
+    last = None
     for i, p in enumerate(props):
         nxt = props[i + 1].span[0] if i + 1 < len(props) else sent.end
         got = outcome_for(ctx, sent, p.span[0], p.span[1], prev, nxt, SAFETY)
+        if not got and last and ";" not in ctx.doc.text[prev:p.span[0]]:
+            got = last  # "in 7/24 and 9/22 children": the same outcome goes on
         prev = p.span[1] if not got or got[1].start < p.span[1] else got[1].end
         if not got:
             continue
+        last = got
         total = int(p.total.value) if p.total else None
         if total is None and p.percent is not None:
             for cand in sorted(coh.denominators(), key=lambda d: (d != coh.total, d)):
@@ -135,9 +139,13 @@ def _patients_with(ctx: Context, sent: Sentence, coh: Cohort, groups: _Groups) -
         if total is None or total not in coh.denominators() and total != groups.period_n:
             continue  # a count within a subgroup of cases ("10/13 with SIE were ALPS-like") is not an incidence
         group, gtype = groups.label() if total == groups.period_n else ("overall", "overall")
+        arm = coh.arm_of(total)
+        where = {"intervention": arm[1]} if arm else {}
+        if arm:
+            group, gtype = arm[0], "treatment"
         flags: list[str] = []  # percent vs events/total is checked by extract.consistency
         outcome, term = got
-        out.append(finding(ctx.doc, outcome, [p.span, (term.start, term.end)], group=group, group_type=gtype,
+        out.append(finding(ctx.doc, outcome, [p.span, (term.start, term.end)], group=group, group_type=gtype, **where,
                            events=p.events, unit="patients", total=total,
                            reported_value=p.percent.value if p.percent else None,
                            reported_scale="percent" if p.percent else None, flags=flags, confidence=0.9))
