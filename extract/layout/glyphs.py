@@ -1,4 +1,4 @@
-"""Per-character text and boxes of one PDF page, read with pdfium (fast: one C call per glyph).
+"""Per-character text and boxes of one PDF page, read with pdfium (fast: one C call per glyph, looped in C).
 
 pdfplumber (pdfminer) parses a page in ~0.1–0.2 s; pdfium gives the same characters with
 their boxes in a few milliseconds, so the text flow is built from pdfium and pdfplumber is
@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass
+from itertools import compress
 
 import numpy as np
 import pypdfium2.raw as pdfium_c
+
+from .rawpdfium import loose_char_boxes
 
 # pdfium reports a hyphen it judges to be a line-end break as U+FFFE (code 2): it is a "-" in the PDF.
 _PDFIUM_HYPHEN = ("\ufffe", "\x02")
@@ -46,28 +49,25 @@ def load_glyphs(textpage, page_top: float) -> Glyphs:
         text = "".join(chr(pdfium_c.FPDFText_GetUnicode(raw_page, i) or 0xFFFD) for i in range(n))
     for code in _PDFIUM_HYPHEN:
         text = text.replace(code, "-")
-    # isprintable() is False for controls, format, private-use, unassigned and separators
-    idx = [i for i, c in enumerate(text) if c != " " and c.isprintable()]
-    rect = pdfium_c.FS_RECTF()
-    get = pdfium_c.FPDFText_GetLooseCharBox
-    vals: list[tuple[float, float, float, float]] = []
-    append = vals.append
-    for i in idx:
-        get(raw_page, i, rect)
-        append((rect.left, rect.top, rect.right, rect.bottom))
-    out = np.array(vals, dtype=float).reshape(-1, 4)
+    # isprintable() is False for controls, format, private-use, unassigned and separators;
+    # asked once per distinct character, then applied to the whole page with numpy
+    distinct = set(text)
+    hidden = [ord(c) for c in distinct if c == " " or not c.isprintable()]
+    codes = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    keep = ~np.isin(codes, hidden) if hidden else np.ones(len(codes), bool)
+    ia = np.flatnonzero(keep)
+    out = loose_char_boxes(raw_page, ia)
     # PDF y grows upwards; flip to distances from the top of the page
     box = np.empty_like(out)
     box[:, 0] = out[:, 0]
     box[:, 2] = out[:, 2]
     box[:, 1] = page_top - out[:, 1]
     box[:, 3] = page_top - out[:, 3]
-    ia = np.asarray(idx)
-    space_before = np.zeros(len(idx), bool)
-    if len(idx) > 1:
+    space_before = np.zeros(len(ia), bool)
+    if len(ia) > 1:
         space_before[1:] = np.diff(ia) > 1
-    chars = [text[i] for i in idx]
-    if any(c in _LIGATURES for c in chars):
+    chars = list(compress(text, keep.tolist()))
+    if not _LIGATURES.isdisjoint(distinct):
         chars, box, space_before = _expand_ligatures(chars, box, space_before)
     return Glyphs(chars, box, space_before)
 

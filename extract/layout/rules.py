@@ -6,8 +6,11 @@ are given in pdfplumber's own format so its algorithm runs on them unchanged.
 from __future__ import annotations
 
 import ctypes
+from itertools import compress
 
 import pypdfium2.raw as pdfium_c
+
+from .rawpdfium import object_types
 
 THIN = 2.0  # a path thinner than this (points) is a rule
 MIN_LEN = 5.0
@@ -30,10 +33,10 @@ def page_edges(page, page_top: float) -> list[dict]:
     raw_page = page.raw
     l, b_, r, t_ = (ctypes.c_float() for _ in range(4))
     path = pdfium_c.FPDF_PAGEOBJ_PATH
-    get_obj, get_type = pdfium_c.FPDFPage_GetObject, pdfium_c.FPDFPageObj_GetType
-    for i in range(pdfium_c.FPDFPage_CountObjects(raw_page)):
-        obj = get_obj(raw_page, i)
-        if get_type(obj) != path or pdfium_c.FPDFPath_CountSegments(obj) > 6:
+    objs, types = object_types(raw_page)
+    for addr in compress(objs, [t == path for t in types]):  # text pages: few paths, one C loop
+        obj = ctypes.cast(addr, pdfium_c.FPDF_PAGEOBJECT)
+        if pdfium_c.FPDFPath_CountSegments(obj) > 6:
             continue
         if not pdfium_c.FPDFPageObj_GetBounds(obj, l, b_, r, t_):
             continue
