@@ -85,20 +85,25 @@ def lines_of(box: np.ndarray, idx: np.ndarray) -> list[np.ndarray]:
     b = box[idx]
     mid = (b[:, 1] + b[:, 3]) / 2
     order = np.argsort(mid, kind="stable")
-    lines: list[list[int]] = []
-    band_top = band_bot = 0.0
-    tops, bots = b[:, 1].tolist(), b[:, 3].tolist()  # plain floats: a fast loop
-    for k in order.tolist():
+    # items join the last line or start a new one, so lines are consecutive runs of
+    # ``order``: the loop only marks where a run starts (plain floats, no min/max calls)
+    tops, bots = b[order, 1].tolist(), b[order, 3].tolist()
+    starts = [0]
+    band_top, band_bot = tops[0], bots[0]
+    for k in range(1, len(tops)):
         t, bt = tops[k], bots[k]
-        overlap = min(bt, band_bot) - max(t, band_top)
-        if lines and overlap >= 0.5 * min(bt - t, band_bot - band_top):
-            lines[-1].append(k)
-            band_top, band_bot = min(band_top, t), max(band_bot, bt)
+        lo = band_bot if band_bot < bt else bt  # min(bt, band_bot)
+        hi = band_top if band_top > t else t  # max(t, band_top)
+        h, band_h = bt - t, band_bot - band_top
+        if lo - hi >= 0.5 * (band_h if band_h < h else h):
+            band_top = t if t < band_top else band_top
+            band_bot = bt if bt > band_bot else band_bot
         else:
-            lines.append([k])
+            starts.append(k)
             band_top, band_bot = t, bt
-    result = []
-    for ln in lines:
-        a = np.asarray(ln)
-        result.append(idx[a[np.argsort(b[a, 0], kind="stable")]])
-    return result
+    line_id = np.zeros(len(order), np.intp)
+    line_id[starts[1:]] = 1
+    line_id = np.cumsum(line_id)
+    # left to right within each line (stable: ties keep the run's order)
+    seq = order[np.lexsort((b[order, 0], line_id))]
+    return np.split(idx[seq], starts[1:])
