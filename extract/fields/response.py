@@ -32,6 +32,9 @@ def outcome_for(ctx: Context, sent: Sentence, start: int, end: int, prev_end: in
     """The outcome a count at ``[start, end)`` belongs to: named before it in its clause, else right after."""
     found = [t for t in ctx.terms(sent, "outcome") if t.label in labels]
     before = [t for t in found if prev_end <= t.start and t.end <= start and ";" not in ctx.doc.text[t.end:start]]
+    right = [t for t in found if end <= t.start <= end + 3]
+    if right and (not before or start - before[-1].end > 10):
+        return right[0].label, right[0]  # "including 8 (42.1%) complete responses": the term that follows at once
     if before:
         names = {t.label for t in before}
         if {"response_complete", "response_partial"} <= names and "response_overall" not in names:

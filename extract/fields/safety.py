@@ -24,7 +24,7 @@ from .response import bare_counts, outcome_for
 
 SAFETY = ("serious_infection", "infection", "death", "adverse_event", "rejection", "discontinuation", "malignancy")
 _NUM = r"(?:\d{1,3}(?:[,\u2009\u202f]\d{3})+|\d+)"
-_PT_NUM = r"(?:\d{1,3}(?:[,\u2009\u202f ]\d{3})+(?!\d)|\d+)"  # person-time before its unit: "1 240 months" too
+_PT_NUM = r"(?:\d{1,3}(?:[,\u2009\u202f ]\d{3})+(?!\d)|\d+(?:[.\u00b7]\d+)?)"  # person-time before its unit: "1 240 months" too
 _WNUM = r"(?:%s|[A-Za-z]+(?:-[a-z]+)?)" % _NUM
 _EPISODES = re.compile(r"(?<![\w.,/])(?P<n>%s)\s+(?:(?:more|new|further|additional|total)\s+)?(?=\S)" % _WNUM)
 _DIED = re.compile(r"\b(?P<n>No|None of the|%s)\s+(?:patients?|children|subjects?|recipients?|boys?|girls?|adults?|infants?)?\s*(?:died|deaths?|were dead|has died|have died)\b|"
@@ -164,7 +164,7 @@ def _patients_bare(ctx: Context, sent: Sentence, coh: Cohort, groups: _Groups, o
         s, e = sent.start + m.start(), sent.start + m.end()
         if any(a < e and s < b for a, b in taken):
             continue
-        before = [t for t in outcomes if t.end <= s and s - t.end <= 40]
+        before = [t for t in outcomes if t.end <= s and s - t.end <= 70]
         if not before:
             continue
         n = int(parse_number(m.group("n")))
@@ -181,7 +181,9 @@ def _episodes(ctx: Context, sent: Sentence, coh: Cohort, groups: _Groups, outcom
     """"16 SIEs", "16 severe infectious events": a number right before an event noun counts episodes."""
     out = []
     text = ctx.doc.text
-    total_of = re.search(r"\b(?:a total of|in total)\s+(?P<n>%s)\s+(?:episodes|events)\b" % _NUM, sent.text)
+    total_of = re.search(r"(?<![\w.,/])(?P<n>%s)\s+(?:episodes|events)\b" % _NUM, sent.text)
+    if total_of and any(t.start <= sent.start + total_of.start() < t.end for t in outcomes):
+        total_of = None  # "16 severe infectious events" is read with its term below
     if total_of:  # "Infections … occurred in 4 recipients (33%), for a total of 6 episodes"
         s = sent.start + total_of.start("n")
         group, gtype = groups.label()
