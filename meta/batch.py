@@ -312,7 +312,6 @@ def _fisher(r: _Rows, m: str, ctl):
     def newton(y, v, same, kk, t, st):
         n, d, dn = _score_parts(y, v, same, kk, t, m)
         adj = n / d * stepadj
-        score = _halved(t, adj)                                    # scoring's own step
         # a Newton step that left the score's sign alone but flipped its slope may have jumped a
         # pair of roots scoring would stop at: go back, and take scoring's steps from there on
         back = st["newt"] & (n * st["n"] > 0.0) & (dn * st["dn"] < 0.0)
@@ -325,6 +324,7 @@ def _fisher(r: _Rows, m: str, ctl):
         wary = st["plain"] & ~((st["lo"] > 0.0) & np.isfinite(st["hi"]))
         bad = wary | ~np.isfinite(cand) | (cand <= st["lo"]) | (cand >= st["hi"]) | ((cand - t) * n <= 0.0)
         if bad.any():
+            score = _halved(t, adj)                                # scoring's own step
             alt = np.where((score <= st["lo"]) | (score >= st["hi"]), 0.5 * (st["lo"] + st["hi"]), score)
             # scoring aims below 0 (it halves its step) while tau² is tiny against every vi, where
             # the score is nearly linear and so has no root left above 0: go to the boundary
@@ -333,18 +333,20 @@ def _fisher(r: _Rows, m: str, ctl):
             # crossed shows as a sign change of the score and brackets it)
             creep = (n < 0.0) & (st["lo"] == 0.0) & (score > 0.5 * t)
             alt = np.where(down, 0.0, np.where(creep, 0.5 * t, alt))
-            cand = np.where(back, st["score"], np.where(bad, alt, cand))
+            cand = np.where(bad, alt, cand)
+        if back.any():                                             # scoring's step from the last point
+            cand[back] = _halved(st["t"][back], st["adj"][back])
         # quadratic convergence: after a Newton step of relative size sqrt(threshold) the error left
         # is about threshold·tau², below what scoring's own stop leaves
-        st["done"] = ~bad & (np.abs(cand - t) <= early * cand)
-        st["newt"], st["n"], st["dn"], st["score"] = ~bad, n, dn, score
+        st["done"] = ~bad & ~back & (np.abs(cand - t) <= early * cand)
+        st["newt"], st["n"], st["dn"], st["t"], st["adj"] = ~bad, n, dn, t, adj
         slope[st["row"]] = stepadj * dn / d                      # F'(tau²) - 1, kept for the verdict
         return np.where((n == 0.0) | (t == 0.0) & (n < 0.0), t, cand)
 
     nan = np.full(k.size, np.nan)
     state = {"start": t0.copy(), "lo": np.zeros(k.size), "hi": np.full(k.size, np.inf), "vmin": r.v.min(axis=1),
              "newt": np.zeros(k.size, dtype=bool), "plain": np.zeros(k.size, dtype=bool), "n": nan, "dn": nan,
-             "score": nan, "row": np.arange(k.size)}
+             "t": nan, "adj": nan, "row": np.arange(k.size)}
     slope = np.zeros(k.size)
     cap = min(NEWTON_CAP, maxiter)
     t, ok, iters = _iterate(r, multi, newton, thr, cap, state, rel=ulps)
