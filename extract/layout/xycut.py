@@ -80,8 +80,8 @@ def lines_of(box: np.ndarray, idx: np.ndarray) -> list[np.ndarray]:
     An item joins the current line when it overlaps the line's band by half the smaller
     height, so raised superscripts stay on their line whichever comes first.
     """
-    if len(idx) == 0:
-        return []
+    if len(idx) <= 1:  # most calls: one word in a table cell
+        return [np.array(idx)] if len(idx) else []
     b = box[idx]
     mid = (b[:, 1] + b[:, 3]) / 2
     order = np.argsort(mid, kind="stable")
@@ -101,9 +101,12 @@ def lines_of(box: np.ndarray, idx: np.ndarray) -> list[np.ndarray]:
         else:
             starts.append(k)
             band_top, band_bot = t, bt
+    # left to right within each line (stable: ties keep the run's order)
+    if len(starts) == 1:
+        return [idx[order[np.argsort(b[order, 0], kind="stable")]]]
     line_id = np.zeros(len(order), np.intp)
     line_id[starts[1:]] = 1
     line_id = np.cumsum(line_id)
-    # left to right within each line (stable: ties keep the run's order)
-    seq = order[np.lexsort((b[order, 0], line_id))]
-    return np.split(idx[seq], starts[1:])
+    flat = idx[order[np.lexsort((b[order, 0], line_id))]]
+    starts.append(len(flat))
+    return [flat[a:z] for a, z in zip(starts[:-1], starts[1:])]
