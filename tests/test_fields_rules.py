@@ -244,3 +244,15 @@ def test_randomised_arms_file_outcomes_under_their_arm():
             ("response_overall", "treatment", "everolimus", 13, 26), ("response_overall", "treatment", "tacrolimus", 6, 24),
             ("infection", "treatment", "everolimus", 5, 26), ("infection", "treatment", "tacrolimus", 8, 24)} <= got
     assert_proof(doc, rows)
+
+
+def test_cumulative_incidences_name_their_event_and_give_no_counts():
+    doc = make("We prospectively treated 80 adults with sirolimus and tacrolimus as GVHD prophylaxis. The cumulative "
+               "incidence of grade II\u2013IV acute GVHD at day 100 was 30% (95% CI 20\u201340), and that of grade III\u2013IV "
+               "acute GVHD was 10% (95% CI 5\u201318). At 2 years, the cumulative incidence of relapse was 20% (95% CI 12\u201329).")
+    rows = extract_document(doc)
+    got = {(r["outcome"], r["group"], r["reported_value"], r["ci_low"], r["ci_high"]) for r in rows}
+    assert {("acute_gvhd", "grade II\u2013IV", 30, 20, 40), ("acute_gvhd", "grade III\u2013IV", 10, 5, 18),
+            ("relapse", "overall", 20, 12, 29)} <= got
+    assert all(r["events"] is None for r in rows if r["outcome"] in ("acute_gvhd", "relapse"))  # no count from a KM percent
+    assert_proof(doc, rows)

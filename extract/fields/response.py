@@ -88,8 +88,8 @@ def bare_counts(ctx: Context, sent: Sentence, labels: tuple[str, ...], total: in
 def _percent_only(ctx: Context, sent: Sentence, coh: Cohort) -> list[dict]:
     """"The overall response rate was 63%": the count is derived from the cohort, and says so."""
     out = []
-    if not coh.total:
-        return out
+    if not coh.total or re.search(r"\bcumulative\b|\bKaplan|\bactuarial\b", sent.text, re.I):
+        return out  # a cumulative (time-to-event) percent is no share of the cohort: no count from it
     taken = [p.span for p in ctx.proportions(sent)]
     for m in re.finditer(r"(?<![\w.])(?P<p>\d+(?:[.\u00b7]\d+)?)\s?%", sent.text):
         s, e = sent.start + m.start(), sent.start + m.end()

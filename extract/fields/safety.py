@@ -296,7 +296,8 @@ def _rates(ctx: Context, sent: Sentence, groups: _Groups, outcomes: list[Term]) 
 
 
 _CUMULATIVE = re.compile(r"\bcumulative\s+(?:hazard|incidence|risk|probability)\b", re.I)
-_TIME_POINT = re.compile(r"\b(?:at|after|within|by)\s+(?:\d+|one|two|three|four|five|ten)\s+(?:months?|years?|weeks?|days?)\b", re.I)
+_TIME_POINT = re.compile(r"\b(?:at|after|within|by)\s+(?:(?:\d+|one|two|three|four|five|ten)\s+(?:months?|years?|weeks?|days?)|"
+                         r"(?:day|week|month|year)\s+\+?\d+)\b", re.I)
 
 
 def _by_type(ctx: Context, sent: Sentence, groups: _Groups, outcomes: list[Term]) -> list[dict]:
@@ -327,18 +328,29 @@ def _cumulative(ctx: Context, sent: Sentence, groups: _Groups) -> list[dict]:
     inside = [c.span for c in cis]
     point = _TIME_POINT.search(sent.text)
     group_terms = sorted((t for k in ("diagnosis", "drug") for t in ctx.terms(sent, k)), key=lambda t: t.start)
+    last_end = sent.start
     for m in re.finditer(r"(?<![\w.])(?P<v>\d+(?:[.\u00b7]\d+)?)\s?%", sent.text):
         s, e = sent.start + m.start("v"), sent.start + m.end()
         if any(a <= s < b for a, b in inside) or re.search(r"\d\s?$", sent.text[:m.start()]):
             continue
         ci = next((c for c in cis if 0 <= c.span[0] - e <= 40 and "%" not in text[e:c.span[0]].replace("95%", "")), None)
+        events_named = [t for t in ctx.terms(sent, "outcome") if last_end <= t.start and t.end <= s
+                        and t.label not in ("serious_infection", "infection")]
+        outcome = events_named[-1].label if events_named else "cumulative_incidence"  # "… of relapse was 22%"
+        last_end = e
         near = [t for t in group_terms if t.end <= s and re.fullmatch(r"[\s(]*(?:patients|cases)?[\s(]*", text[t.end:s])]
         sub = near[-1].text if near else None
         group, gtype = groups.label(sub)
         if sub:
             gtype = "diagnosis" if near[-1].kind == "diagnosis" else "treatment"
         spans = [(s, e)] + ([ci.span] if ci else []) + ([(sent.start + point.start(), sent.start + point.end())] if point else [])
-        out.append(finding(ctx.doc, "cumulative_incidence", spans, group=group, group_type=gtype,
+        if events_named:
+            ev = events_named[-1]
+            spans.append((ev.start, ev.end))
+            grade = re.search(r"\bgrades?\s+[0-9IVX]+(?:\s*[-\u2013]\s*[0-9IVX]+)?", text[max(sent.start, ev.start - 20):ev.end])
+            if grade and group == "overall":  # "grade II–IV" and "grade III–IV" acute GVHD are two figures
+                group, gtype = re.sub(r"\s+", " ", grade.group(0)), "grade"
+        out.append(finding(ctx.doc, outcome, spans, group=group, group_type=gtype,
                            reported_value=parse_number(m.group("v")), reported_scale="percent",
                            ci_low=ci.low.value if ci else None, ci_high=ci.high.value if ci else None,
                            flags=[f"time point: {point.group(0)}"] if point else [], confidence=0.8))
