@@ -140,7 +140,7 @@ def _assemble(source: str, pages: list[PageData], info: dict, warnings: list[str
     _mark_running(pages)
     vocab: set[str] = set()
     for p in pages:
-        vocab.update(vocab_key(t) for t in p.words.text)
+        vocab.update(map(vocab_key, set(p.words.text)))  # each distinct word once
     plan = [(p, _blocks(p)) for p in pages]
     _lift_continuations(plan)
     # the flat sequence of lines, to look one line ahead across blocks, columns and pages

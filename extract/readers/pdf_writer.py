@@ -43,18 +43,21 @@ class Writer:
         rows: list[int] = []
         pos = out.pos
         last = len(ids) - 1
-        starts, ends, sup, glue = w.start, w.end, w.sup, w.glue
+        # one gather per line instead of four numpy scalar reads per word
+        starts, ends = w.start[ids].tolist(), w.end[ids].tolist()
+        sup, glue = w.sup[ids].tolist(), w.glue[ids].tolist()
+        wtext, sups = w.text, self.superscripts
         for k, i in enumerate(ids):
-            text = w.text[i]
-            s, e = int(starts[i]), int(ends[i])
+            text = wtext[i]
+            s, e = starts[k], ends[k]
             if drop_last and k == last:
                 text, e = text[:-1], e - 1
-            if sup[i]:
+            if sup[k]:
                 texts.append(SUP_MARK)
                 rows.append(-1)
                 pos += 1
-                self.superscripts.append((pos, pos + len(text)))
-            elif (k and not glue[i]) or (k == 0 and self.pending_space):
+                sups.append((pos, pos + len(text)))
+            elif (k and not glue[k]) or (k == 0 and self.pending_space):
                 texts.append(" ")
                 rows.append(-1)
                 pos += 1
