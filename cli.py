@@ -79,7 +79,8 @@ def _progress_reporter(total: int):
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     return Progress(TextColumn("[bold]reading"), BarColumn(), MofNCompleteColumn(),
-                    TextColumn("{task.fields[status]}"), TimeElapsedColumn(),
+                    TextColumn("{task.fields[pages]} pages · {task.fields[rate]} pages/s · "
+                               "{task.fields[failed]} failed"), TimeElapsedColumn(),
                     console=_stderr(), transient=True)
 
 
@@ -90,20 +91,31 @@ def _report_failures(failures) -> None:
         err.print(f"[red]failed[/red] {line}", markup=True, highlight=False, soft_wrap=True)
 
 
-def run_extraction(paths, workers: int = 1, cache=None):
-    """Extract rows from papers with a progress bar; returns the pipeline's result."""
+def run_extraction(paths, workers: int = 1, cache=None, scheduler=None, ocr: bool = False):
+    """Extract rows from papers with a progress bar (files, pages/s, failures); the pipeline's result."""
+    import time
+
+    from extract.batch import SchedulerError
     from extract.pipeline import extract_paths
 
+    options = {"workers": workers, "cache": cache, "scheduler": scheduler, "ocr": ocr}
     progress = _progress_reporter(len(paths))
-    if progress is None:
-        return extract_paths(paths, workers=workers, cache=cache)
-    with progress:
-        task = progress.add_task("reading", total=len(paths), status="")
+    try:
+        if progress is None:
+            return extract_paths(paths, **options)
+        with progress:
+            task = progress.add_task("reading", total=len(paths), pages=0, rate="–", failed=0)
+            t0, done = time.perf_counter(), {"pages": 0, "failed": 0}
 
-        def tick(path, ok):
-            progress.update(task, advance=1, status=("" if ok else f"failed: {path}"))
+            def tick(path, ok, pages):
+                done["pages"] += pages
+                done["failed"] += not ok
+                rate = done["pages"] / max(time.perf_counter() - t0, 1e-9)
+                progress.update(task, advance=1, pages=done["pages"], rate=f"{rate:.1f}", failed=done["failed"])
 
-        return extract_paths(paths, workers=workers, cache=cache, progress=tick)
+            return extract_paths(paths, progress=tick, **options)
+    except SchedulerError as exc:
+        raise UsageError(str(exc)) from None
 
 
 @command
@@ -113,6 +125,8 @@ def add_extract(sub) -> None:
     p.add_argument("-o", "--output", help="OUT.csv, .json or .parquet (default: CSV on stdout)")
     p.add_argument("--workers", type=int, default=1, help="parallel processes (default 1)")
     p.add_argument("--cache", default=None, help="cache folder for parsed documents")
+    p.add_argument("--scheduler", metavar="ADDRESS", help="run on a Dask cluster (tcp://host:8786, or 'local'); needs litmeta[dask]")
+    p.add_argument("--ocr", action="store_true", help="OCR scanned PDFs with Debian's ocrmypdf instead of refusing them")
     p.add_argument("--json", action="store_true", help="print the rows as JSON records on stdout")
     p.set_defaults(func=cmd_extract)
 
@@ -129,7 +143,7 @@ def cmd_extract(args) -> int:
         raise UsageError(f"{args.output}: unknown output format (use .csv, .json or .parquet)")
     if getattr(args, "workspace", None):
         return cmd_extract_workspace(args)  # the review workspace block below
-    result = run_extraction(paths, workers=args.workers, cache=args.cache)
+    result = run_extraction(paths, workers=args.workers, cache=args.cache, scheduler=args.scheduler, ocr=args.ocr)
     _report_failures(result.failures)
     rows = result.rows
     if args.output:

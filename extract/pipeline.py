@@ -13,7 +13,6 @@ from __future__ import annotations
 import importlib
 import math
 import re
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -26,8 +25,6 @@ from .errors import ReadError
 from .fields.base import Context, Fact, context_for
 from .fields.bibliography import extract_bibliography, study_id
 from .fields.design import extract_design, infer_design
-from .fields.guideline import recommendations
-from .fields.references import citations
 from .fields.interventions import arm_sizes, studied_drugs, treatment_groups
 from .fields.population import cohort, distribution, period_groups, sex_and_age
 from .fields.response import response_rows
@@ -162,10 +159,14 @@ def _prove_totals(rows: list[dict], cohort_rows: list[dict]) -> None:
             r["evidence"].append(source["evidence"][0])
 
 
-def extract_guidance(doc: Document, vocab: Vocab | None = None) -> dict[str, list[dict]]:
-    """A guideline's or review's recommendations per disease and its reference list as citation records."""
-    ctx = context_for(doc, vocab or load_vocab())
-    return {"recommendations": recommendations(ctx), "citations": citations(doc)}
+def extract_guidance(doc: Document, study: dict[str, Any]) -> dict[str, list[dict]]:
+    """A guideline's or review's recommendations per disease (Contract 1 rows, ``outcome="recommendation"``)
+    and its reference list as citation records: candidate studies for the review, each with its proof."""
+    from .fields.citations import parse_references
+    from .fields.recommendations import recommendation_rows
+
+    return {"recommendations": recommendation_rows(doc, study),
+            "citations": [c.to_dict() for c in parse_references(doc)]}
 
 
 def _study_evidence(doc: Document, facts: dict[str, Fact]) -> list[dict]:
@@ -297,11 +298,12 @@ def merge_rows(rows: list[dict]) -> list[dict]:
 
 
 # --- batches ------------------------------------------------------------------------------------
-def _one(path: str, cache: Any) -> tuple[str, list[dict] | None, Document | None, str | None]:
+def _one(path: str, cache: Any = None, ocr: bool = False) -> tuple[str, list[dict] | None, Document | None, str | None]:
+    """One file → (path, rows, document, failure line); never raises, so one bad file never stops a batch."""
     from . import read
 
     try:
-        doc = read(path, cache=cache)
+        doc = read(path, cache=cache, ocr=ocr)
     except ReadError as exc:
         return path, None, None, str(exc)
     except Exception as exc:  # a reader bug must not stop the batch; say which file and why
@@ -309,7 +311,7 @@ def _one(path: str, cache: Any) -> tuple[str, list[dict] | None, Document | None
     try:
         rows = extract_document(doc)
         if rows and rows[0]["design"] in _NO_DATA_DESIGNS:
-            doc.metadata.extra["guidance"] = extract_guidance(doc)
+            doc.metadata.extra["guidance"] = extract_guidance(doc, rows[0])
         return path, rows, doc, None
     except Exception as exc:
         return path, None, doc, f"{path}: extraction failed ({type(exc).__name__}: {exc})"
@@ -334,24 +336,25 @@ def _suffix_clashes(per_path: list[tuple[str, list[dict]]]) -> None:
 
 
 def extract_paths(paths: Iterable[str | Path], workers: int = 1, cache: Any = None,
-                  progress: Callable[[str, bool], None] | None = None) -> ExtractionResult:
-    """Rows of all ``paths`` (``.rows`` a Contract-1 DataFrame); ``progress(path, ok)`` after each file."""
+                  progress: Callable[[str, bool, int], None] | None = None, scheduler: Any = None,
+                  ocr: bool = False) -> ExtractionResult:
+    """Rows of all ``paths`` (``.rows`` a Contract-1 DataFrame), in input order.
+
+    ``workers > 1`` reads files in that many processes; ``scheduler`` runs the same per-file map
+    on a Dask cluster (see :mod:`extract.batch`). ``progress(path, ok, pages)`` is called as each
+    file finishes. ``ocr=True`` runs OCR on scanned PDFs instead of refusing them.
+    """
+    from functools import partial
+
+    from .batch import map_files
+
     paths = [str(p) for p in paths]
-    results: list[tuple[str, list[dict] | None, Document | None, str | None]] = []
-    if workers > 1 and len(paths) > 1:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            futures = [pool.submit(_one, p, cache) for p in paths]
-            for fut in futures:
-                res = fut.result()
-                results.append(res)
-                if progress:
-                    progress(res[0], res[3] is None)
-    else:
-        for p in paths:
-            res = _one(p, cache)
-            results.append(res)
-            if progress:
-                progress(res[0], res[3] is None)
+    report = None
+    if progress:
+        def report(res):
+            progress(res[0], res[3] is None, res[2].n_pages if res[2] is not None else 0)
+    results = map_files(partial(_one, cache=cache, ocr=ocr), paths, workers=workers, scheduler=scheduler,
+                        progress=report)
     per_path = [(p, rows) for p, rows, _, err in results if rows is not None]
     _suffix_clashes(per_path)
     records = [r for _, rows in per_path for r in rows]

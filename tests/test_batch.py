@@ -30,3 +30,23 @@ def test_unreachable_scheduler_is_one_line():
     with pytest.raises(SchedulerError) as err:
         map_files(math.sqrt, ITEMS, scheduler="tcp://127.0.0.1:9")
     assert "127.0.0.1:9" in str(err.value) and "\n" not in str(err.value)
+
+
+def test_extraction_on_dask_equals_one_worker(shared):
+    """The issue's check: the same rows from a LocalCluster as from --workers 1 (seeds and a bad file)."""
+    from extract.pipeline import extract_paths
+
+    paths = sorted((shared / "corpus" / "seeds").iterdir()) + [shared / "corpus" / "bad" / "empty.pdf"]
+    one = extract_paths(paths, workers=1)
+    seen = []
+    dask = extract_paths(paths, scheduler="local", progress=lambda path, ok, pages: seen.append((path, ok)))
+    assert dask.rows.equals(one.rows)
+    assert dask.failures == one.failures and len(one.failures) == 1
+    assert sorted(seen) == sorted((str(p), str(p) not in dict(one.failures)) for p in paths)
+
+
+def test_two_processes_equal_one(shared):
+    from extract.pipeline import extract_paths
+
+    paths = sorted((shared / "corpus" / "seeds").iterdir())
+    assert extract_paths(paths, workers=2).rows.equals(extract_paths(paths, workers=1).rows)

@@ -135,7 +135,7 @@ def test_batch_goes_on_after_bad_files_and_suffixes_clashes(tmp_path):
     empty = tmp_path / "empty.txt"
     empty.write_bytes(b"")
     seen = []
-    result = extract_paths([a, empty, b, tmp_path / "missing.pdf"], progress=lambda p, ok: seen.append(ok))
+    result = extract_paths([a, empty, b, tmp_path / "missing.pdf"], progress=lambda p, ok, pages: seen.append(ok))
     assert seen == [True, False, True, False]
     assert [Path(p).name for p, _ in result.failures] == ["empty.txt", "missing.pdf"]
     assert all(reason.startswith(str(tmp_path)) for _, reason in result.failures)
