@@ -256,8 +256,9 @@ def _score_parts(y, v, same, kk, t, m):
     if m == "EB":
         c = kk / (kk - 1)
         return _sum(u * (y - b[:, None])) * c - kk, s, -c * uu
-    wu = _sum(w * u)
-    upu = _sum(w * u * u) - wu * wu / s                       # y'PPPy
+    wua = w * u
+    wu = _sum(wua)
+    upu = _sum(wua * u) - wu * wu / s                         # y'PPPy
     w2 = w * w
     s2 = _sum(w2)
     if m == "ML":
