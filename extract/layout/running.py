@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .stats import median
 from .xycut import lines_of
 
 EDGE_BAND = 0.12  # fraction of the page height where running matter may stand
@@ -39,7 +40,7 @@ def _key(text: str) -> str:
 def _fragments(texts: list[str], box: np.ndarray, items: np.ndarray) -> list[str]:
     """Split a line into fragments at gaps wider than the line height."""
     frags: list[list[str]] = [[]]
-    height = float(np.median(box[items, 3] - box[items, 1])) if len(items) else 0.0
+    height = median(box[items, 3] - box[items, 1]) if len(items) else 0.0
     prev_x1 = None
     for i in items.tolist():
         if prev_x1 is not None and box[i, 0] - prev_x1 > max(height, 1.0):
@@ -67,7 +68,7 @@ def _edge_lines(page: int, texts: list[str], box: np.ndarray, keep: np.ndarray, 
             if not inside:
                 break
             group.append(ln)
-            own = float(np.median(b[:, 3] - b[:, 1]))
+            own = median(b[:, 3] - b[:, 1])
             detached = True
             if depth + 1 < len(seq):
                 nb = box[seq[depth + 1]]

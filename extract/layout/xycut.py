@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .stats import median
+
 MIN_GUTTER = 6.0  # points of empty x-band that count as a column gutter
 GUTTER_EM = 0.8  # ... and at least this many times the height of the block's words
 MIN_BAND = 7.0  # points of empty y-band that separate blocks
@@ -39,7 +41,7 @@ def _gutter(box: np.ndarray) -> float | None:
     gaps = lo_s[1:] - reach[:-1]
     mids = (lo_s[1:] + reach[:-1]) / 2
     # wider than the block's type is tall: word spaces in large headings are not gutters
-    min_gap = max(MIN_GUTTER, GUTTER_EM * float(np.median(box[:, 3] - box[:, 1])))
+    min_gap = max(MIN_GUTTER, GUTTER_EM * median(box[:, 3] - box[:, 1]))
     ok = (gaps >= min_gap) & (mids > left + 0.15 * width) & (mids < right - 0.15 * width)
     if not ok.any():
         return None

@@ -22,6 +22,7 @@ from ..errors import Corrupt, EmptyFile, NoTextLayer
 from ..layout.hyphen import breaks_at_end, vocab_key
 from ..layout.pdfmeta import read_metadata
 from ..layout.running import find_running
+from ..layout.stats import median
 from ..layout.tablemodel import frame_of, row_kinds
 from ..layout.tables import PageTable
 from ..layout.xycut import lines_of, xycut
@@ -123,7 +124,7 @@ def _lift_continuations(plan: list[tuple[PageData, list[tuple[str, object]]]]) -
             j = i + 2
             if j < len(blocks) and blocks[j][0] == "lines" and blocks[j][1]:
                 first = p.words.box[blocks[j][1][0]]
-                height = float(np.median(first[:, 3] - first[:, 1]))
+                height = median(first[:, 3] - first[:, 1])
                 if first[:, 1].min() <= blocks[i + 1][1].bbox[3] + height:  # the table's notes
                     j += 1
             if (before is None or not _ends_broken(*before) or j >= len(blocks) or blocks[j][0] != "lines"
