@@ -2,15 +2,19 @@
 
     python benchmarks/read_bench.py            # corpus PDFs + the 300-page file
     python benchmarks/read_bench.py --quick    # corpus PDFs + first 60 pages of the large file
+    ... --no-processes                         # skip the 1- vs 2-worker-process lines
 
 Prints pages/s of the whole reader (text flow, tables, metadata) and of pdfplumber's
 ``extract_text()`` (text only, no tables) over the same pages, their ratio, and the peak
-memory (tracemalloc, Python allocations) of reading the 300-page PDF.
+memory (tracemalloc, Python allocations) of reading the 300-page PDF; then the
+process-level throughput of the reader and of the whole extraction (``extract --workers``)
+with 1 and 2 worker processes over the same files.
 """
 from __future__ import annotations
 
 import io
 import sys
+import tempfile
 import time
 import tracemalloc
 from pathlib import Path
@@ -18,6 +22,8 @@ from pathlib import Path
 import pdfplumber
 import pypdfium2 as pdfium
 
+from extract.batch import map_files
+from extract.pipeline import extract_paths
 from extract.readers.pdf import read_pdf
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
@@ -37,6 +43,30 @@ def _reader(files: list[tuple[str, bytes]]) -> tuple[int, float]:
     for name, data in files:
         pages += read_pdf(name, data).n_pages
     return pages, time.perf_counter() - t
+
+
+def _read_file(path: str) -> int:
+    """Pages of one file read by the whole reader (a worker-process task)."""
+    return read_pdf(path, Path(path).read_bytes()).n_pages
+
+
+def _processes(files: list[tuple[str, bytes]]) -> None:
+    """Process-level throughput: the reader and the whole extraction (``extract --workers``)
+    over the same files, in 1 and 2 worker processes."""
+    with tempfile.TemporaryDirectory() as tmp:
+        paths = []
+        for name, data in files:
+            (Path(tmp) / name).write_bytes(data)
+            paths.append(str(Path(tmp) / name))
+        for workers in (1, 2):
+            t = time.perf_counter()
+            n = sum(map_files(_read_file, paths, workers=workers))
+            t_read = time.perf_counter() - t
+            t = time.perf_counter()
+            extract_paths(paths, workers=workers)
+            t_extract = time.perf_counter() - t
+            print(f"{workers} worker process(es): reader {n / t_read:8.1f} pages/s; "
+                  f"whole extraction (extract --workers {workers}) {n / t_extract:8.1f} pages/s")
 
 
 def _plumber(files: list[tuple[str, bytes]]) -> tuple[int, float]:
@@ -75,6 +105,8 @@ def main() -> None:
           f"peak Python memory {peak / 2**20:.0f} MB")
     if rss is not None:
         print(f"process max RSS after the reader runs (libraries included): {rss:.0f} MB")
+    if "--no-processes" not in sys.argv:
+        _processes(files)
 
 
 def _max_rss_mb() -> float | None:
