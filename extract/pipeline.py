@@ -335,6 +335,20 @@ def _suffix_clashes(per_path: list[tuple[str, list[dict]]]) -> None:
                     r["study_id"] = f"{sid}{letter}"
 
 
+def _flag_duplicate_cohorts(records: list[dict]) -> list[dict]:
+    """Two documents of one batch reporting the same cohort (same registration or DOI, or same first
+    author with centre/period/size) get a flag, so a pooled analysis does not count it twice."""
+    from .consistency import duplicate_cohorts
+
+    by_study: dict[str, list[dict]] = {}
+    for r in records:
+        by_study.setdefault(r["study_id"], []).append(r)
+    if len(by_study) < 2:
+        return records
+    flagged = duplicate_cohorts(by_study)
+    return [r for rows in flagged.values() for r in rows]
+
+
 def extract_paths(paths: Iterable[str | Path], workers: int = 1, cache: Any = None,
                   progress: Callable[[str, bool, int], None] | None = None, scheduler: Any = None,
                   ocr: bool = False) -> ExtractionResult:
@@ -357,7 +371,7 @@ def extract_paths(paths: Iterable[str | Path], workers: int = 1, cache: Any = No
                         progress=report)
     per_path = [(p, rows) for p, rows, _, err in results if rows is not None]
     _suffix_clashes(per_path)
-    records = [r for _, rows in per_path for r in rows]
+    records = _flag_duplicate_cohorts([r for _, rows in per_path for r in rows])
     documents = [d for _, rows, d, err in results if d is not None and err is None]
     return ExtractionResult(rows=make_frame(records), documents=documents,
                             failures=[(p, err) for p, _, _, err in results if err is not None],

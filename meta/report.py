@@ -178,12 +178,24 @@ def _flags(r: dict) -> list[str]:
 
 
 def _flag_warnings(rows: pd.DataFrame) -> list[str]:
-    out = []
+    """Each row's consistency flags once; a study-level flag (a possible duplicate cohort) once per study."""
+    out: list[str] = []
+    pairs: set[frozenset] = set()
     for r in rows.to_dict("records"):
         for f in _flags(r):
             if f.startswith(("curated", "time point", "secondary time point", "derived")):
                 continue
-            out.append(f"{r.get('study_id')}: {r.get('outcome') or 'row'} ({r.get('group')}): {f}")
+            if f.startswith("possible duplicate cohort"):
+                other = f.removeprefix("possible duplicate cohort of ").split(" ", 1)[0]
+                pair = frozenset((str(r.get("study_id")), other))
+                if pair in pairs:
+                    continue
+                pairs.add(pair)
+                line = f"{r.get('study_id')}: {f}"
+            else:
+                line = f"{r.get('study_id')}: {r.get('outcome') or 'row'} ({r.get('group')}): {f}"
+            if line not in out:
+                out.append(line)
     return out
 
 
@@ -192,11 +204,12 @@ def _duplicate_warnings(rows: pd.DataFrame) -> list[str]:
     out = []
     if "doi" not in rows:
         return out
+    already = {sid for sid, fl in zip(rows["study_id"], rows.get("flags", [])) if "possible duplicate cohort" in str(fl)}
     doi = rows[["study_id", "doi"]].dropna()
     doi = doi[doi["doi"].astype(str).str.len() > 0].drop_duplicates()
     for d, grp in doi.groupby("doi"):
         ids = sorted(grp["study_id"].unique())
-        if len(ids) > 1:
+        if len(ids) > 1 and not set(ids) <= already:
             out.append(f"possible duplicate cohort: {', '.join(ids)} share doi {d}")
     return out
 
