@@ -115,3 +115,16 @@ def test_batch_goes_on_past_bad_files(shared, tmp_path):
     lines = [line for line in r.stderr.splitlines() if "failed" in line]
     assert len(lines) == 2 and any("empty.pdf" in line for line in lines) and any("not_a_pdf.pdf" in line for line in lines)
     assert set(pd.read_csv(out)["study_id"]) == {"okuracar2024"}
+
+
+def test_the_same_paper_twice_is_flagged_as_a_possible_duplicate_cohort(shared):
+    """A reviewer who feeds the seed and the PDF of one study must be warned before pooling both."""
+    from extract.pipeline import extract_paths
+    from meta.report import build_report
+
+    result = extract_paths([shared / "corpus" / "seeds" / "okuracar2024_pubmed.txt",
+                            shared / "corpus" / "pdf" / "okuracar2024_scand_j_immunol.pdf"])
+    assert sorted(result.rows["study_id"].unique()) == ["okuracar2024a", "okuracar2024b"]
+    assert all("possible duplicate cohort" in f for f in result.rows["flags"])
+    dup = [w for w in build_report(result.rows).warnings if "duplicate" in w]
+    assert len(dup) == 1 and "okuracar2024a" in dup[0] and "okuracar2024b" in dup[0]
