@@ -139,9 +139,10 @@ def _lift_continuations(plan: list[tuple[PageData, list[tuple[str, object]]]]) -
 
 def _assemble(source: str, pages: list[PageData], info: dict, warnings: list[str]) -> Document:
     _mark_running(pages)
-    vocab: set[str] = set()
+    keys: dict[str, str] = {}  # each distinct word of the document keyed once
     for p in pages:
-        vocab.update(map(vocab_key, set(p.words.text)))  # each distinct word once
+        keys.update((t, vocab_key(t)) for t in set(p.words.text).difference(keys))
+    vocab = set(keys.values())
     plan = [(p, _blocks(p)) for p in pages]
     _lift_continuations(plan)
     # the flat sequence of lines, to look one line ahead across blocks, columns and pages

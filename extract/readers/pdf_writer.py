@@ -31,6 +31,8 @@ class Writer:
         self.vocab = vocab
         self.superscripts: list[tuple[int, int]] = []
         self.pending_space = False  # a space is owed before the next word (multi-line cells)
+        self._lists_of: object = None  # the Words whose arrays self._lists holds
+        self._lists: tuple[list, list, list, list] = ([], [], [], [])
 
     def words(self, pd_: PageData, ids: list[int], drop_last: bool = False) -> str:
         """Write a run of words of one line (spaces and carets inserted); returns the text."""
@@ -43,21 +45,22 @@ class Writer:
         rows: list[int] = []
         pos = out.pos
         last = len(ids) - 1
-        # one gather per line instead of four numpy scalar reads per word
-        starts, ends = w.start[ids].tolist(), w.end[ids].tolist()
-        sup, glue = w.sup[ids].tolist(), w.glue[ids].tolist()
+        if self._lists_of is not w:  # the page's word arrays as lists, once per page
+            self._lists = (w.start.tolist(), w.end.tolist(), w.sup.tolist(), w.glue.tolist())
+            self._lists_of = w
+        starts, ends, sup, glue = self._lists
         wtext, sups = w.text, self.superscripts
         for k, i in enumerate(ids):
             text = wtext[i]
-            s, e = starts[k], ends[k]
+            s, e = starts[i], ends[i]
             if drop_last and k == last:
                 text, e = text[:-1], e - 1
-            if sup[k]:
+            if sup[i]:
                 texts.append(SUP_MARK)
                 rows.append(-1)
                 pos += 1
                 sups.append((pos, pos + len(text)))
-            elif (k and not glue[k]) or (k == 0 and self.pending_space):
+            elif (k and not glue[i]) or (k == 0 and self.pending_space):
                 texts.append(" ")
                 rows.append(-1)
                 pos += 1
