@@ -74,14 +74,47 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _progress_reporter(total: int):
     """A rich progress bar on stderr for batches of more than a few files; None otherwise."""
-    if total <= 3:
+    console = _stderr()
+    if total <= 3 or not console.is_terminal:  # piped or logged: no bar, no stray blank lines
         return None
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     return Progress(TextColumn("[bold]reading"), BarColumn(), MofNCompleteColumn(),
                     TextColumn("{task.fields[pages]} pages · {task.fields[rate]} pages/s · "
                                "{task.fields[failed]} failed"), TimeElapsedColumn(),
-                    console=_stderr(), transient=True)
+                    console=console, transient=True)
+
+
+class _Ticker:
+    """A progress bar (files done, pages/s, failures) for commands that read more than a few files;
+    a no-op for a few files, so short runs stay quiet."""
+
+    def __init__(self, total: int, label: str = "reading") -> None:
+        import time
+
+        self.bar = _progress_reporter(total)
+        self.pages = self.failed = 0
+        self.t0 = time.perf_counter()
+        if self.bar is not None:
+            self.task = self.bar.add_task(label, total=total, pages=0, rate="–", failed=0)
+
+    def __enter__(self) -> "_Ticker":
+        if self.bar is not None:
+            self.bar.__enter__()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(*exc)
+
+    def tick(self, ok: bool = True, pages: int = 0) -> None:
+        import time
+
+        self.pages += pages
+        self.failed += not ok
+        if self.bar is not None:
+            rate = self.pages / max(time.perf_counter() - self.t0, 1e-9)
+            self.bar.update(self.task, advance=1, pages=self.pages, rate=f"{rate:.1f}", failed=self.failed)
 
 
 def _report_failures(failures) -> None:
@@ -93,27 +126,13 @@ def _report_failures(failures) -> None:
 
 def run_extraction(paths, workers: int = 1, cache=None, scheduler=None, ocr: bool = False):
     """Extract rows from papers with a progress bar (files, pages/s, failures); the pipeline's result."""
-    import time
-
     from extract.batch import SchedulerError
     from extract.pipeline import extract_paths
 
-    options = {"workers": workers, "cache": cache, "scheduler": scheduler, "ocr": ocr}
-    progress = _progress_reporter(len(paths))
     try:
-        if progress is None:
-            return extract_paths(paths, **options)
-        with progress:
-            task = progress.add_task("reading", total=len(paths), pages=0, rate="–", failed=0)
-            t0, done = time.perf_counter(), {"pages": 0, "failed": 0}
-
-            def tick(path, ok, pages):
-                done["pages"] += pages
-                done["failed"] += not ok
-                rate = done["pages"] / max(time.perf_counter() - t0, 1e-9)
-                progress.update(task, advance=1, pages=done["pages"], rate=f"{rate:.1f}", failed=done["failed"])
-
-            return extract_paths(paths, progress=tick, **options)
+        with _Ticker(len(paths)) as ticker:
+            return extract_paths(paths, workers=workers, cache=cache, scheduler=scheduler, ocr=ocr,
+                                 progress=lambda path, ok, pages: ticker.tick(ok, pages))
     except SchedulerError as exc:
         raise UsageError(str(exc)) from None
 
@@ -658,7 +677,8 @@ def cmd_eval(args) -> int:
     missing = [p for p in paths if not p.exists()]
     if missing:
         raise UsageError(f"{missing[0]}: no such file")
-    result = evaluate(paths, gold_dir)
+    with _Ticker(len(paths), "evaluating") as ticker:
+        result = evaluate(paths, gold_dir, progress=lambda path: ticker.tick())
     failed = [d for d in result.documents if d.error]
     for d in failed:
         _stderr().print(f"[red]failed[/red] {d.path}: {d.error}", highlight=False, soft_wrap=True)
@@ -738,9 +758,13 @@ def cmd_references(args) -> int:
     if args.output and suffix not in (".csv", ".json"):
         raise UsageError(f"{args.output}: unknown output format (use .csv or .json)")
     base = load_evidence_base()
-    frames, failures, documents = [], [], []
-    for path in args.paths:
-        frame, reason = _read_citations(path, base)
+    frames, failures, documents, read = [], [], [], []
+    with _Ticker(len(args.paths)) as ticker:
+        for path in args.paths:
+            frame, reason = _read_citations(path, base)
+            ticker.tick(frame is not None)
+            read.append((path, frame, reason))
+    for path, frame, reason in read:
         if frame is None:
             failures.append((path, reason))
             continue

@@ -533,35 +533,41 @@ def load_expected_failures(gold_dir: str | Path = GOLD_DIR) -> dict[str, dict]:
 
 
 def evaluate(paths: Iterable[str | Path] | None = None, gold_dir: str | Path = GOLD_DIR,
-             extractor: Extractor | None = None) -> EvalResult:
-    """Extract each path and score it; no paths → the seeds and PDFs of ../shared/corpus."""
+             extractor: Extractor | None = None, progress: Callable[[Path], None] | None = None) -> EvalResult:
+    """Extract each path and score it; no paths → the seeds and PDFs of ../shared/corpus.
+
+    ``progress(path)`` is called after each document (the CLI draws a progress bar with it)."""
     golds = load_gold(gold_dir)
     failures = load_expected_failures(gold_dir)
     extractor = extractor or pipeline_extractor
     docs = []
     for path in [Path(p) for p in (paths if paths else default_paths())]:
-        gold = gold_for(path, golds)
-        expected = failures.get(path.name)
         try:
-            rows, doc = extractor(path)
-            result = evaluate_document(path, rows, doc, gold)
-            if expected is not None:
-                result.failure_ok = expected.get("expect") != "error"
-                if not result.failure_ok:
-                    result.expected_error = expected.get("error")
-                    result.error = f"expected {expected.get('error')} ({expected.get('reason', 'refused')}), but it was read"
-            docs.append(result)
-            continue
-        except Exception as exc:  # one bad file never stops the batch; it is reported with its reason
-            if expected is not None and expected.get("expect") == "error":
-                ok = type(exc).__name__ == expected.get("error")
-                docs.append(DocumentResult(str(path), "bad_files.json", {k: Score() for k in KINDS}, EvidenceScore(),
-                                           0, error=None if ok else str(exc) or type(exc).__name__,
-                                           expected_error=expected.get("error"), failure_ok=ok,
-                                           refused=f"{type(exc).__name__}: {exc}"))
+            gold = gold_for(path, golds)
+            expected = failures.get(path.name)
+            try:
+                rows, doc = extractor(path)
+                result = evaluate_document(path, rows, doc, gold)
+                if expected is not None:
+                    result.failure_ok = expected.get("expect") != "error"
+                    if not result.failure_ok:
+                        result.expected_error = expected.get("error")
+                        result.error = f"expected {expected.get('error')} ({expected.get('reason', 'refused')}), but it was read"
+                docs.append(result)
                 continue
-            gf = gold_facts(gold, _form(path, gold)) if gold else []
-            scores = score_facts(gf, []) if gold else {k: Score() for k in KINDS}
-            docs.append(DocumentResult(str(path), gold.get("_file") if gold else None, scores, EvidenceScore(), 0,
-                                       error=str(exc) or type(exc).__name__, missed=[_describe(g) for g in gf]))
+            except Exception as exc:  # one bad file never stops the batch; it is reported with its reason
+                if expected is not None and expected.get("expect") == "error":
+                    ok = type(exc).__name__ == expected.get("error")
+                    docs.append(DocumentResult(str(path), "bad_files.json", {k: Score() for k in KINDS}, EvidenceScore(),
+                                               0, error=None if ok else str(exc) or type(exc).__name__,
+                                               expected_error=expected.get("error"), failure_ok=ok,
+                                               refused=f"{type(exc).__name__}: {exc}"))
+                    continue
+                gf = gold_facts(gold, _form(path, gold)) if gold else []
+                scores = score_facts(gf, []) if gold else {k: Score() for k in KINDS}
+                docs.append(DocumentResult(str(path), gold.get("_file") if gold else None, scores, EvidenceScore(), 0,
+                                           error=str(exc) or type(exc).__name__, missed=[_describe(g) for g in gf]))
+        finally:
+            if progress:
+                progress(path)
     return EvalResult(docs)
