@@ -243,27 +243,48 @@ def _iterate(r: _Rows, active, step, tol: float, maxiter: int, state: dict | Non
     return t, conv, iters
 
 
-def _score_parts(y, v, same, kk, t, m):
+class _Scratch:
+    """Reused (rows × width) work arrays for the iterations.
+
+    Why: a fresh 10,000 × 10 temporary per operation is a new 800 kB block; the allocator hands
+    such blocks back to the system and the next one is page-faulted in again, which costs several
+    times the arithmetic. Buffers are reallocated only when the working set is compacted."""
+
+    def __init__(self, count: int):
+        self.count, self.bufs = count, None
+
+    def get(self, shape) -> list[np.ndarray]:
+        if self.bufs is None or self.bufs[0].shape != shape:
+            self.bufs = [np.empty(shape) for _ in range(self.count)]
+        return self.bufs
+
+
+def _score_parts(y, v, same, kk, t, m, scratch: _Scratch):
     """(N, D, dN/dtau²) with Fisher's adjustment N/D (metafor's ``adj``) for ML, REML or EB.
 
     N is the score's numerator (zero at the root), D the expected information; the derivative of N
-    lets Newton (and the convergence-rate check) work on the same equation scoring solves."""
-    w = 1.0 / (v + t[:, None])
+    lets Newton (and the convergence-rate check) work on the same equation scoring solves.
+    Every (rows × width) step writes into ``scratch`` (same arithmetic as plain expressions)."""
+    w, u, a, wua = scratch.get(y.shape)
+    np.add(v, t[:, None], out=w)
+    np.divide(1.0, w, out=w)
     s = _sum(w)
-    b = np.where(same, y[:, 0], _sum(w * y) / s)
-    u = w * (y - b[:, None])                                  # P y for the intercept-only model
-    uu = _sum(u * u)                                          # y'PPy
+    b = np.where(same, y[:, 0], _sum(np.multiply(w, y, out=a)) / s)
+    np.subtract(y, b[:, None], out=a)                         # e = y - b
+    np.multiply(w, a, out=u)                                  # u = P y for the intercept-only model
     if m == "EB":
         c = kk / (kk - 1)
-        return _sum(u * (y - b[:, None])) * c - kk, s, -c * uu
-    wua = w * u
+        n = _sum(np.multiply(u, a, out=a)) * c - kk
+        return n, s, -c * _sum(np.multiply(u, u, out=a))
+    uu = _sum(np.multiply(u, u, out=a))                       # y'PPy
+    np.multiply(w, u, out=wua)
     wu = _sum(wua)
-    upu = _sum(wua * u) - wu * wu / s                         # y'PPPy
-    w2 = w * w
-    s2 = _sum(w2)
+    upu = _sum(np.multiply(wua, u, out=a)) - wu * wu / s      # y'PPPy
+    np.multiply(w, w, out=a)
+    s2 = _sum(a)
     if m == "ML":
         return uu - s, s2, s2 - 2.0 * upu
-    trpp = s2 - 2.0 * _sum(w2 * w) / s + s2 * s2 / (s * s)
+    trpp = s2 - 2.0 * _sum(np.multiply(a, w, out=a)) / s + s2 * s2 / (s * s)
     return uu - (s - s2 / s), trpp, trpp - 2.0 * upu
 
 
@@ -313,7 +334,7 @@ def _fisher(r: _Rows, m: str, ctl):
     early = np.sqrt(thr)
 
     def newton(y, v, same, kk, t, st):
-        n, d, dn = _score_parts(y, v, same, kk, t, m)
+        n, d, dn = _score_parts(y, v, same, kk, t, m, scratch)
         adj = n / d * stepadj
         # a Newton step that left the score's sign alone but flipped its slope may have jumped a
         # pair of roots scoring would stop at: go back, and take scoring's steps from there on
@@ -346,6 +367,7 @@ def _fisher(r: _Rows, m: str, ctl):
         slope[st["row"]] = stepadj * dn / d                      # F'(tau²) - 1, kept for the verdict
         return np.where((n == 0.0) | (t == 0.0) & (n < 0.0), t, cand)
 
+    scratch = _Scratch(4)
     nan = np.full(k.size, np.nan)
     state = {"start": t0.copy(), "lo": np.zeros(k.size), "hi": np.full(k.size, np.inf), "vmin": r.v.min(axis=1),
              "newt": np.zeros(k.size, dtype=bool), "plain": np.zeros(k.size, dtype=bool), "n": nan, "dn": nan,
@@ -358,17 +380,20 @@ def _fisher(r: _Rows, m: str, ctl):
     for i in np.flatnonzero(multi & ~ok):                    # the few rows Newton did not settle
         one = single_tau2(r.y[i][r.mask[i]], r.v[i][r.mask[i]], m, **ctl)
         t[i], conv[i], iters[i] = one.tau2, one.converged, iters[i] + one.iterations
+    w = np.add(r.v, t[:, None])                           # final weights, kept for the result
+    np.divide(1.0, w, out=w)
     if m in ("ML", "REML"):
-        t = _global_max(r, t, m)
-    w = r.w(t)
-    s, s2, s3 = _moments(w)
+        t = _global_max(r, t, w, m, scratch)
+    a, b = scratch.get(w.shape)[:2]
+    s = _sum(w)
+    s2 = _sum(np.multiply(w, w, out=a))
     if m == "ML":
         se = np.sqrt(2.0 / s2)
     elif m == "REML":
-        se = np.sqrt(2.0 / _trp_trpp(s, s2, s3)[1])
+        se = np.sqrt(2.0 / _trp_trpp(s, s2, _sum(np.multiply(a, w, out=b)))[1])
     else:
         se = np.sqrt(2.0 * k * k / np.maximum(k - 1, 1)) / s
-    return t, se, conv, iters
+    return t, se, conv, iters, w
 
 
 def _scoring_would_converge(t, t0, slope, thr: float, maxiter: int) -> np.ndarray:
@@ -383,26 +408,29 @@ def _scoring_would_converge(t, t0, slope, thr: float, maxiter: int) -> np.ndarra
     return (t <= thr) | (t == t0) | (rho < 1.0) & (steps <= maxiter)
 
 
-def _global_max(r: _Rows, t, m):
+def _global_max(r: _Rows, t, w, m, scratch: _Scratch):
     """tau² = 0 where the boundary's (restricted) likelihood beats the root scoring stopped at,
-    the rule of :func:`meta.estimators.boundary_if_higher`, computed on the rows with tau² > 0."""
-    idx = np.flatnonzero(t > 0)
-    if not idx.size:
+    the rule of :func:`meta.estimators.boundary_if_higher`. ``w`` (weights at ``t``) is updated in
+    place on the rows moved to 0; rows already at 0 compare equal and stay."""
+    if not (t > 0).any():
         return t
-    y, v, tt = r.y[idx], r.v[idx], t[idx]
+    e, a = scratch.get(w.shape)[:2]
     w0, s0, _, _, q0 = r.fixed()
-    w0, s0, q0 = w0[idx], s0[idx], q0[idx]
-    w = 1.0 / (v + tt[:, None])
     s = _sum(w)
-    b = np.where(r.same[idx], y[:, 0], _sum(w * y) / s)
-    e = y - b[:, None]
-    logs = np.log1p(tt[:, None] * w0)                         # log(v + t) - log(v); 0 where padded
-    gain = -0.5 * (_sum(logs) + _sum(w * e * e) - q0)         # loglik(t) - loglik(0)
+    b = np.where(r.same, r.y[:, 0], _sum(np.multiply(w, r.y, out=a)) / s)
+    np.subtract(r.y, b[:, None], out=e)
+    np.multiply(w, e, out=a)
+    wee = _sum(np.multiply(a, e, out=a))
+    np.multiply(t[:, None], w0, out=a)
+    logs = _sum(np.log1p(a, out=a))                           # log(v + t) - log(v); 0 where padded
+    gain = -0.5 * (logs + wee - q0)                           # loglik(t) - loglik(0)
     if m == "REML":
         gain -= 0.5 * (np.log(s) - np.log(s0))
-    out = t.copy()
-    out[idx] = np.where(gain < 0.0, 0.0, tt)
-    return out
+    drop = (gain < 0.0) & (t > 0)
+    if not drop.any():
+        return t
+    w[drop] = w0[drop]
+    return np.where(drop, 0.0, t)
 
 
 def _pm(r: _Rows, ctl):
@@ -463,8 +491,9 @@ def _pool_many(yi, vi, method, test, level, control) -> BatchResult:
     n = r.k.size
     conv = np.ones(n, dtype=bool)
     iters = np.zeros(n, dtype=int)
+    w = None
     if m in ("ML", "REML", "EB"):
-        tau2, se_tau2, conv, iters = _fisher(r, m, ctl)
+        tau2, se_tau2, conv, iters, w = _fisher(r, m, ctl)
     elif m == "PM":
         tau2, se_tau2, conv, iters = _pm(r, ctl)
     else:
@@ -473,7 +502,7 @@ def _pool_many(yi, vi, method, test, level, control) -> BatchResult:
     tau2 = np.where(single, 0.0, tau2)
     se_tau2 = np.where(single | (m == "EE"), np.nan, se_tau2)
     k = r.k.astype(float)
-    w = r.w(tau2)
+    w = r.w(tau2) if w is None else w
     s = _sum(w)
     b = r.mean(w, s)
     se = np.sqrt(1.0 / s)
