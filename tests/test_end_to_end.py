@@ -128,3 +128,24 @@ def test_the_same_paper_twice_is_flagged_as_a_possible_duplicate_cohort(shared):
     assert all("possible duplicate cohort" in f for f in result.rows["flags"])
     dup = [w for w in build_report(result.rows).warnings if "duplicate" in w]
     assert len(dup) == 1 and "okuracar2024a" in dup[0] and "okuracar2024b" in dup[0]
+
+
+def test_pool_forest_and_report_read_a_workspace_with_corrections_applied(shared, tmp_path):
+    ws = tmp_path / "review"
+    seed = shared / "corpus" / "seeds" / "okuracar2024_pubmed.txt"
+    assert run("init", str(ws)).returncode == 0
+    assert run("extract", str(seed), "--workspace", str(ws), "--reviewer", "ana").returncode == 0
+    rows = run("export", str(ws), "-o", str(tmp_path / "rows.csv"))
+    assert rows.returncode == 0, rows.stderr
+    df = pd.read_csv(tmp_path / "rows.csv")
+    orr = df[(df["outcome"] == "response_overall") & (df["group"] == "overall")].iloc[0]
+    r = run("correct", str(ws), orr["row_id"], "events=11", "--reason", "test: a reviewer's value", "--reviewer", "bo")
+    assert r.returncode == 0, r.stderr
+    out = json.loads(run("pool", str(ws), "--outcome", "response_overall", "--json").stdout)
+    assert out["k"] == 1 and out["back"]["estimate"] == pytest.approx(11 / 17)
+    assert run("forest", str(ws), "--outcome", "response_overall", "-o", str(tmp_path / "f.svg")).returncode == 0
+    assert "okuracar2024" in run("report", str(ws)).stdout
+    r = run("exclude", str(ws), orr["row_id"], "--reason", "test: excluded rows are not pooled")
+    assert r.returncode == 0, r.stderr
+    gone = run("pool", str(ws), "--outcome", "response_overall", "--json")
+    assert gone.returncode == 2 and "response_overall" in gone.stderr
