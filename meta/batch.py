@@ -212,12 +212,17 @@ def _he(r: _Rows):
     return (r.unweighted_dev2() - r.vsum() * (k - 1) / k) / np.maximum(k - 1, 1)
 
 
+#: the working set is compacted once this fraction or less of it is unfinished (copying the rows
+#: out costs about one iteration's arithmetic on them)
+COMPACT = 2 / 3
+
+
 def _iterate(r: _Rows, active, step, tol: float, maxiter: int, state: dict | None = None, rel: float = 0.0):
     """Advance tau² from 0 or the given start with ``step(y, v, same, k, t, state) -> new t`` on the
     unfinished rows (``y``, ``v`` given as width × rows, see :func:`_colsum`) until |change| <= tol + rel·|t| (or the step sets ``state["done"]``).
 
     Finished rows are frozen in place and the working set (with every per-row array in ``state``,
-    e.g. root brackets) is compacted only once a third of it has finished: copying the rows out
+    e.g. root brackets) is compacted only once ``1 - COMPACT`` of it has finished: copying the rows out
     every iteration would cost more than the arithmetic. Returns (t, converged, iterations)."""
     n = r.k.size
     t = state.pop("start") if state and "start" in state else np.zeros(n)
@@ -252,7 +257,7 @@ def _iterate(r: _Rows, active, step, tol: float, maxiter: int, state: dict | Non
             t[idx[done]] = tt[done]
             iters[idx[done]] = it
             live &= ~done
-            if live.sum() * 3 <= 2 * live.size:
+            if live.sum() <= COMPACT * live.size:
                 idx, y, v, same, k, tt = idx[live], y[:, live], v[:, live], same[live], k[live], tt[live]
                 st = {key: val[live] for key, val in st.items()}
                 watch, last = watch[live], last[live]
@@ -283,7 +288,7 @@ def _score_parts(y, v, same, kk, t, m, scratch: _Scratch):
     N is the score's numerator (zero at the root), D the expected information; the derivative of N
     lets Newton (and the convergence-rate check) work on the same equation scoring solves.
     ``y``, ``v`` are width × rows; every full-size step writes into ``scratch``."""
-    w, u, a, wua = scratch.get(y.shape)
+    w, u, a, *wua = scratch.get(y.shape)          # EB needs three arrays, the others four
     np.add(v, t, out=w)
     np.divide(1.0, w, out=w)
     s = _colsum(w)
@@ -295,7 +300,7 @@ def _score_parts(y, v, same, kk, t, m, scratch: _Scratch):
         n = _colsum(np.multiply(u, a, out=a)) * c - kk
         return n, s, -c * _colsum(np.multiply(u, u, out=a))
     uu = _colsum(np.multiply(u, u, out=a))                    # y'PPy
-    np.multiply(w, u, out=wua)
+    wua = np.multiply(w, u, out=wua[0])
     wu = _colsum(wua)
     upu = _colsum(np.multiply(wua, u, out=a)) - wu * wu / s   # y'PPPy
     np.multiply(w, w, out=a)
@@ -373,7 +378,8 @@ def _fisher(r: _Rows, m: str, ctl):
             alt = np.where((score <= lo) | (score >= hi), 0.5 * (lo + hi), score)
             # scoring aims below 0 (it halves its step) while tau² is tiny against every vi, where
             # the score is nearly linear and so has no root left above 0: go to the boundary
-            down = (nf < 0.0) & (lo == 0.0) & (tf + af < 0.0) & (tf < NEAR_ZERO * st["vmin"][fix])
+            vmin = r.v[st["row"][fix]].min(axis=1)                 # only for these rows: costly on all
+            down = (nf < 0.0) & (lo == 0.0) & (tf + af < 0.0) & (tf < NEAR_ZERO * vmin)
             # scoring creeping down with no root bracketed: at least halve tau² per step (a root
             # crossed shows as a sign change of the score and brackets it)
             creep = (nf < 0.0) & (lo == 0.0) & (score > 0.5 * tf)
@@ -387,9 +393,9 @@ def _fisher(r: _Rows, m: str, ctl):
         slope[st["row"]] = stepadj * dn / d                      # F'(tau²) - 1, kept for the verdict
         return np.where(stay, t, cand)
 
-    scratch = _Scratch(4)
+    scratch = _Scratch(3 if m == "EB" else 4)
     nan = np.full(k.size, np.nan)
-    state = {"start": t0.copy(), "lo": np.zeros(k.size), "hi": np.full(k.size, np.inf), "vmin": r.v.min(axis=1),
+    state = {"start": t0.copy(), "lo": np.zeros(k.size), "hi": np.full(k.size, np.inf),
              "newt": np.zeros(k.size, dtype=bool), "plain": np.zeros(k.size, dtype=bool), "n": nan, "dn": nan,
              "t": nan, "adj": nan, "row": np.arange(k.size)}
     slope = np.zeros(k.size)
@@ -441,8 +447,7 @@ def _global_max(r: _Rows, t, w, m, scratch: _Scratch):
     np.subtract(r.y, b[:, None], out=e)
     np.multiply(w, e, out=a)
     wee = _sum(np.multiply(a, e, out=a))
-    np.multiply(t[:, None], w0, out=a)
-    logs = _sum(np.log1p(a, out=a))                           # log(v + t) - log(v); 0 where padded
+    logs = _log_ratio_sum(t, w0, a)
     gain = -0.5 * (logs + wee - q0)                           # loglik(t) - loglik(0)
     if m == "REML":
         gain -= 0.5 * (np.log(s) - np.log(s0))
@@ -451,6 +456,21 @@ def _global_max(r: _Rows, t, w, m, scratch: _Scratch):
         return t
     w[drop] = w0[drop]
     return np.where(drop, 0.0, t)
+
+
+def _log_ratio_sum(t, w0, a):
+    """Σ log(1 + tau²/vi) per row (0 for padding), i.e. Σ log(v + tau²) - Σ log(v).
+
+    Why a product: one log per row instead of one per study (log is the costliest step of the
+    boundary check). A row whose product leaves the float range sums log1p terms instead."""
+    np.multiply(t[:, None], w0, out=a)
+    np.add(a, 1.0, out=a)
+    with np.errstate(over="ignore", under="ignore"):
+        out = np.log(np.multiply.reduce(a, axis=1))
+    wild = ~np.isfinite(out)
+    if wild.any():
+        out[wild] = _sum(np.log1p(t[wild, None] * w0[wild]))
+    return out
 
 
 def _pm(r: _Rows, ctl):
