@@ -330,8 +330,10 @@ def _halved(t, adj):
 
 
 #: rows still unsettled after this many Newton steps are refitted one by one by metafor's scoring
-#: (a handful per 10,000; their per-row Python loop is cheaper than more batch iterations)
-NEWTON_CAP = 40
+#: (about one per 20,000; their per-row Python loop is cheaper than more batch iterations). A row
+#: creeping down to the boundary takes up to ~50 batch steps (0.1 ms each once alone) against
+#: hundreds of scoring steps (10 µs each) when refitted, so the cap lets it finish in the batch.
+NEWTON_CAP = 60
 
 #: tau² below this fraction of a row's smallest vi counts as at the boundary when the score there
 #: is negative and scoring aims below 0
