@@ -32,25 +32,17 @@ _ARM_AXES = ("diagnosis", "treatment")
 
 # Facts the pipeline gets right today (fixture → fact ids, ``study.<column>`` for study facts).
 REGRESSION: dict[str, list[str]] = {
-    "u01_rct_sirolimus_vs_cyclosporine.txt": ["study.first_author", "study.year", "study.design", "study.multicenter", "no death"],
-    "u02_prospective_single_arm.md": ["study.first_author", "study.year", "study.design", "study.multicenter", "enrolled 21", "treated 19 of 21",
-                                      "relapse 3/19"],
-    "u03_retrospective_infection_rates.txt": ["study.first_author", "study.year",
-        "study.design", "study.multicenter", "included 97", "Evans 30/97", "ITP 41/97", "AIHA 26/97",
-        "infection 22/97 patients", "infection 38 episodes", "infection rate 9.2/100 py (6.5-12.6)",
-        "serious infection rate 2.7/100 py (1.3-4.8)", "death 2/97"],
-    "u04_gvhd_prophylaxis.txt": ["study.design", "study.first_author", "study.year", "study.multicenter", "treated 110", "death 14/110"],
-    "u05_sle_thrombocytopenia.txt": ["study.first_author", "study.year", "study.design", "study.multicenter", "CR 9/20", "PR 6/20", "ORR 15/20",
-                                     "relapse 4/15 responders"],
+    "u01_rct_sirolimus_vs_cyclosporine.txt": ["study.first_author", "study.year", "study.design", "study.multicenter", "no death", "randomised 46", "sirolimus arm n=24", "cyclosporine arm n=22", "ORR sirolimus 17/24", "ORR cyclosporine 11/22", "CR sirolimus 10/24", "CR cyclosporine 6/22", "infection sirolimus 7/24", "infection cyclosporine 9/22"],
+    "u02_prospective_single_arm.md": ["study.first_author", "study.year", "study.design", "study.multicenter", "enrolled 21", "treated 19 of 21", "relapse 3/19", "CR 8/19"],
+    "u03_retrospective_infection_rates.txt": ["study.first_author", "study.year", "study.design", "study.multicenter", "included 97", "Evans 30/97", "ITP 41/97", "AIHA 26/97", "infection 22/97 patients", "infection 38 episodes", "infection rate 9.2/100 py (6.5-12.6)", "serious infection rate 2.7/100 py (1.3-4.8)", "death 2/97", "infection person-time 412.5 years", "serious infection 11 episodes", "serious infection 9 patients", "serious infection rate person-time 412.5"],
+    "u04_gvhd_prophylaxis.txt": ["study.design", "study.first_author", "study.year", "study.multicenter", "treated 110", "death 14/110", "grade II-IV aGVHD 26% (18-35)", "grade III-IV aGVHD 8% (4-14)", "relapse 22% at 2 years (15-30)", "NRM 9% at 2 years (5-16)"],
+    "u05_sle_thrombocytopenia.txt": ["study.first_author", "study.year", "study.design", "study.multicenter", "CR 9/20", "PR 6/20", "ORR 15/20", "relapse 4/15 responders", "identified 20", "no response 5/20"],
     "u06_case_report_alps.txt": ["study.first_author", "study.year", "study.design"],
-    "u07_percent_only_prca.txt": ["study.multicenter", "study.first_author", "study.year", "study.design"],
-    "u08_html_table_evans.html": ["study.design", "study.first_author", "study.year", "study.multicenter", "treated 52", "ORR 38/52", "CR 21/52", "ORR ITP 14/20",
-                                  "ORR AIHA 9/12", "ORR Evans 15/20", "CR ITP 8/20", "CR AIHA 5/12",
-                                  "CR Evans 8/20"],
-    "u09_pubmed_ipex.txt": ["study.first_author", "study.design", "study.multicenter", "study.year"],
-    "u10_transplant_everolimus.txt": ["study.design", "study.multicenter", "study.first_author", "study.year"],
-    "u11_aps_two_arms_rate.txt": ["study.first_author", "study.year", "study.design", "study.multicenter", "included 27", "infection 10 episodes",
-                                  "infection rate 0.81/100 pm (0.35-1.60)", "infection person-time 1240 months"],
+    "u07_percent_only_prca.txt": ["study.multicenter", "study.first_author", "study.year", "study.design", "treated n = 40", "ORR 70% of 40 -> 28", "CR 45% of 40 -> 18"],
+    "u08_html_table_evans.html": ["study.design", "study.first_author", "study.year", "study.multicenter", "treated 52", "ORR 38/52", "CR 21/52", "ORR ITP 14/20", "ORR AIHA 9/12", "ORR Evans 15/20", "CR ITP 8/20", "CR AIHA 5/12", "CR Evans 8/20"],
+    "u09_pubmed_ipex.txt": ["study.first_author", "study.design", "study.multicenter", "study.year", "8 boys treated", "complete resolution 5/8", "partial 2/8", "no response 1/8", "death 1/8"],
+    "u10_transplant_everolimus.txt": ["study.design", "study.multicenter", "study.first_author", "study.year", "converted 13", "lost to follow-up 1", "analysed 12", "response 9/12", "no response 3/12", "serious infection 4/12 patients", "serious infection 6 episodes", "death 1"],
+    "u11_aps_two_arms_rate.txt": ["study.first_author", "study.year", "study.design", "study.multicenter", "included 27", "infection 10 episodes", "infection rate 0.81/100 pm (0.35-1.60)", "infection person-time 1240 months", "sirolimus arm 12/27", "hydroxychloroquine arm 15/27", "response sirolimus 8/12", "response hydroxychloroquine 6/15"],
 }
 
 # Trap numbers the pipeline takes as counts today: strict xfail, so a fix turns them into a failure
