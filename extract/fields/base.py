@@ -144,9 +144,19 @@ class Context:
         return self._terms[key]
 
     def about_other_studies(self, sent: Sentence) -> bool:
-        """A sentence citing or describing other work ("previous series", "(12)", "et al.")."""
-        if self.terms(sent, "other_study"):
-            return True
+        """A sentence citing or describing other work ("previous series", "(12)", "et al.").
+
+        Weak cues ("series of", "registry of", "literature") also name a paper's own design
+        ("we performed a case series of …"), so alone they mark a sentence as foreign only when
+        no first-person or this-study marker stands with them, or a bracketed citation is printed.
+        Strong cues ("previous", "reported by", "et al") and citation marks always do.
+        """
+        cues = self.terms(sent, "other_study")
+        if cues:
+            if any(t.label != WEAK_OTHER_STUDY_CUE for t in cues) or not self.terms(sent, "own_study"):
+                return True
+            if BRACKET_CITATION.search(sent.text):
+                return True
         for m in _CITATION_MARK.finditer(sent.text):
             before = sent.text[:m.start()].rstrip()
             if before and not re.search(r"(?:n|N)\s*=?\s*$", before) and not _looks_like_count_paren(sent.text, m):
@@ -161,6 +171,10 @@ class Context:
     def data_sentences(self) -> list[Sentence]:
         """Sentences that may hold this study's numbers: not about other studies, not in discussion."""
         return self._data_sentences
+
+
+BRACKET_CITATION = re.compile(r"\[\s*\d+(?:\s*[,\u2013-]\s*\d+)*\s*\]")
+WEAK_OTHER_STUDY_CUE = "weak_other_study_cue"
 
 
 def _looks_like_count_paren(text: str, m: re.Match) -> bool:

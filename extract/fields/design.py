@@ -33,8 +33,6 @@ _SINGLE = re.compile(r"\b(?i:single)[- ](?:(?:%s)[- ]){0,3}(?i:centre|center|ins
 _HEAD_NOUNS = ("case_series", "case_report")
 _ADJECTIVES = ("retrospective", "prospective")
 _PHRASE_GAP = re.compile(r"[\w\s,-]{0,40}")
-_BRACKET_CITATION = re.compile(r"\[\s*\d+(?:\s*[,\u2013-]\s*\d+)*\s*\]")
-_WEAK_CUE = "weak_other_study_cue"
 _MONTH = r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|Sep(?:tember)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)"
 _PERIOD = re.compile(r"\b(?:between|from)\s+(?P<a>(?:%s\s+)?(?:19|20)\d\d)\s+(?:and|to|until|through)\s+(?P<b>(?:%s\s+)?(?:19|20)\d\d)"
                      % (_MONTH, _MONTH))
@@ -44,7 +42,7 @@ def extract_design(ctx: Context) -> dict[str, Fact]:
     """``design``, ``evidence_level``, ``multicenter``, ``centres``, ``countries``, ``period`` as Facts."""
     doc = ctx.doc
     facts: dict[str, Fact] = {}
-    sents = [s for s in ctx.sentences if not about_other_studies(ctx, s) or ctx.section(s) in ("title", "abstract")]
+    sents = [s for s in ctx.sentences if not ctx.about_other_studies(s) or ctx.section(s) in ("title", "abstract")]
     for rank in _RANKS:
         pool = [s for s in sents if rank is None or ctx.section(s) in rank]
         found = {}
@@ -65,22 +63,6 @@ def extract_design(ctx: Context) -> dict[str, Fact]:
     _centres(ctx, sents, facts)
     _period(ctx, sents, facts)
     return facts
-
-
-def about_other_studies(ctx: Context, sent) -> bool:
-    """Whether ``sent`` describes other work, with weak cues read in context.
-
-    Weak cues ("series of", "registry of", "literature") also name a paper's own design
-    ("we performed a case series of …"), so they mark a sentence as foreign only when no
-    first-person or this-study marker stands with them or a bracketed citation is printed.
-    Strong cues ("previous", "reported by", "et al") and citation marks always do.
-    """
-    if not ctx.about_other_studies(sent):
-        return False
-    cues = ctx.terms(sent, "other_study")
-    if not cues or any(t.label != _WEAK_CUE for t in cues):
-        return True
-    return not ctx.terms(sent, "own_study") or bool(_BRACKET_CITATION.search(sent.text))
 
 
 def design_terms(ctx: Context, sent) -> list:
