@@ -23,7 +23,7 @@ import pandas as pd
 from .document import Document
 from .errors import ReadError
 from .fields.base import Context, Fact, context_for
-from .fields.bibliography import extract_bibliography, study_id
+from .fields.bibliography import GUESSED_ID_FLAG, extract_bibliography, study_id, study_id_is_guess
 from .fields.design import extract_design, infer_design
 from .fields.interventions import arm_sizes, studied_drugs, treatment_groups
 from .fields.population import cohort, distribution, period_groups, sex_and_age
@@ -66,7 +66,7 @@ def study_facts(ctx: Context) -> tuple[dict[str, Any], dict[str, Fact]]:
         if key in facts:
             study[key] = facts[key].value
     study["source"] = ctx.doc.source
-    study["study_id"] = study_id(study["first_author"], study["year"], study["title"])
+    study["study_id"] = study_id(study["first_author"], study["year"], study["title"], source=ctx.doc.source)
     return study, facts
 
 
@@ -195,6 +195,8 @@ def _complete(row: dict, study: dict) -> dict:
     out["source"] = study["source"]
     out["evidence"] = list(row.get("evidence") or [])
     out["flags"] = list(row.get("flags") or [])
+    if study_id_is_guess(study.get("first_author")) and GUESSED_ID_FLAG not in out["flags"]:
+        out["flags"].append(GUESSED_ID_FLAG)
     out["status"] = row.get("status") or "extracted"
     for c in _NUMERIC + ("ci_low", "ci_high", "confidence"):
         v = out.get(c)
