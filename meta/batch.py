@@ -416,10 +416,11 @@ def _fisher(r: _Rows, m: str, ctl):
         t[i], conv[i], iters[i] = one.tau2, one.converged, iters[i] + one.iterations
     w = np.add(r.v, t[:, None])                           # final weights, kept for the result
     np.divide(1.0, w, out=w)
-    if m in ("ML", "REML"):
-        t = _global_max(r, t, w, m, scratch)
-    a, b = scratch.get(w.shape)[:2]
     s = _sum(w)
+    mean = None
+    if m in ("ML", "REML"):
+        t, s, mean = _global_max(r, t, w, s, m, scratch)
+    a, b = scratch.get(w.shape)[:2]
     s2 = _sum(np.multiply(w, w, out=a))
     if m == "ML":
         se = np.sqrt(2.0 / s2)
@@ -427,7 +428,7 @@ def _fisher(r: _Rows, m: str, ctl):
         se = np.sqrt(2.0 / _trp_trpp(s, s2, _sum(np.multiply(a, w, out=b)))[1])
     else:
         se = np.sqrt(2.0 * k * k / np.maximum(k - 1, 1)) / s
-    return t, se, conv, iters, w
+    return t, se, conv, iters, w, s, mean
 
 
 def _scoring_would_converge(t, t0, slope, thr: float, maxiter: int) -> np.ndarray:
@@ -442,15 +443,17 @@ def _scoring_would_converge(t, t0, slope, thr: float, maxiter: int) -> np.ndarra
     return (t <= thr) | (t == t0) | (rho < 1.0) & (steps <= maxiter)
 
 
-def _global_max(r: _Rows, t, w, m, scratch: _Scratch):
+def _global_max(r: _Rows, t, w, s, m, scratch: _Scratch):
     """tau² = 0 where the boundary's (restricted) likelihood beats the root scoring stopped at,
     the rule of :func:`meta.estimators.boundary_if_higher`. ``w`` (weights at ``t``) is updated in
-    place on the rows moved to 0; rows already at 0 compare equal and stay."""
+    place on the rows moved to 0; rows already at 0 compare equal and stay.
+
+    Returns (tau², Σw, pooled mean) at the final weights: the result needs the same sums, so they
+    are handed on instead of computed twice (``None`` for the mean when no row has tau² > 0)."""
     if not (t > 0).any():
-        return t
+        return t, s, None
     e, a = scratch.get(w.shape)[:2]
     w0, s0, _, _, q0 = r.fixed()
-    s = _sum(w)
     b = np.where(r.same, r.y[:, 0], _sum(np.multiply(w, r.y, out=a)) / s)
     np.subtract(r.y, b[:, None], out=e)
     np.multiply(w, e, out=a)
@@ -461,9 +464,12 @@ def _global_max(r: _Rows, t, w, m, scratch: _Scratch):
         gain -= 0.5 * (np.log(s) - np.log(s0))
     drop = (gain < 0.0) & (t > 0)
     if not drop.any():
-        return t
+        return t, s, b
     w[drop] = w0[drop]
-    return np.where(drop, 0.0, t)
+    s, b = s.copy(), b.copy()
+    s[drop] = s0[drop]
+    b[drop] = np.where(r.same[drop], r.y[drop, 0], _sum(w0[drop] * r.y[drop]) / s0[drop])
+    return np.where(drop, 0.0, t), s, b
 
 
 def _log_ratio_sum(t, w0, a):
@@ -544,9 +550,9 @@ def _pool_many(yi, vi, method, test, level, control) -> BatchResult:
     n = r.k.size
     conv = np.ones(n, dtype=bool)
     iters = np.zeros(n, dtype=int)
-    w = None
+    w = s = b = None
     if m in ("ML", "REML", "EB"):
-        tau2, se_tau2, conv, iters, w = _fisher(r, m, ctl)
+        tau2, se_tau2, conv, iters, w, s, b = _fisher(r, m, ctl)
     elif m == "PM":
         tau2, se_tau2, conv, iters = _pm(r, ctl)
     else:
@@ -556,8 +562,8 @@ def _pool_many(yi, vi, method, test, level, control) -> BatchResult:
     se_tau2 = np.where(single | (m == "EE"), np.nan, se_tau2)
     k = r.k.astype(float)
     w = r.w(tau2) if w is None else w
-    s = _sum(w)
-    b = r.mean(w, s)
+    s = _sum(w) if s is None else s
+    b = r.mean(w, s) if b is None else b
     se = np.sqrt(1.0 / s)
     alpha = 1.0 - float(level) / 100.0
     knha = (t_name == "knha") & ~single
