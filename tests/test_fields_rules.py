@@ -256,3 +256,20 @@ def test_cumulative_incidences_name_their_event_and_give_no_counts():
             ("relapse", "overall", 20, 12, 29)} <= got
     assert all(r["events"] is None for r in rows if r["outcome"] in ("acute_gvhd", "relapse"))  # no count from a KM percent
     assert_proof(doc, rows)
+
+
+def test_table_patients_column_gives_group_sizes(tmp_path):
+    import extract
+
+    cells = [("ITP", 11, "7 (63.6)", "3 (27.3)"), ("AIHA", 9, "4 (44.4)", "2 (22.2)"), ("Total", 20, "11 (55.0)", "5 (25.0)")]
+    body = "".join(f"<tr><td>{a}</td><td>{n}</td><td>{o}</td><td>{c}</td></tr>" for a, n, o, c in cells)
+    html = ("<html><body><p>Twenty patients were treated.</p><table><caption>Table 1. Response by diagnosis</caption>"
+            "<thead><tr><th>Diagnosis</th><th>Patients (n)</th><th>Overall response, n (%)</th>"
+            f"<th>Complete response, n (%)</th></tr></thead><tbody>{body}</tbody></table></body></html>")
+    path = tmp_path / "t.html"
+    path.write_text(html, encoding="utf-8")
+    doc = extract.read(str(path))
+    rows = extract_document(doc)
+    sizes = {r["group"]: (r["events"], r["total"]) for r in rows if r["outcome"] == "patients"}
+    assert sizes == {"ITP": (11, 20), "AIHA": (9, 20)}
+    assert_proof(doc, rows)

@@ -221,6 +221,7 @@ _AXES = {
 }
 _OVERALL = re.compile(r"^(global|whole|entire|all|total|overall)\b.*|.*\b(cohort|population)$", re.I)
 _PERIOD = re.compile(r"\b(19|20)\d{2}\b|\b(after|before|since|until|period|era)\b", re.I)
+_ARM_AXES = ("diagnosis", "treatment")
 _OVERALL_ROW = re.compile(r"^(overall|total|all(\s+patients)?|whole\s+cohort)$", re.I)
 
 
@@ -516,7 +517,28 @@ def _rate_rows(table: Table, doc: Document, study: dict, names: list[str], roles
     for j in outcome_cols:
         only = {k: c for k, c in roles.items() if k == j or k not in outcome_cols}
         out += _rate_rows_for(table, doc, study, names, only, label_col)
-    return out
+    return out + _group_sizes(out)
+
+
+def _group_sizes(rows: list[dict]) -> list[dict]:
+    """One ``patients`` row per diagnosis/treatment group of the table: its patients-column count.
+
+    Why: the group sizes are the table's composition of the cohort ("ITP 20 of 52"), a fact of
+    their own, read only when the table prints the cohort they divide (a Total row) as their total."""
+    overall = next((r["total"] for r in rows if r["group_type"] == "overall" and r.get("total") is not None), None)
+    if overall is None:
+        return []
+    out: dict[str, dict] = {}
+    for r in rows:
+        if r["group_type"] not in _ARM_AXES or r.get("total") is None or r["group"] in out:
+            continue
+        ev = [e for e in r["evidence"] if e["field"] == "total"]
+        if not ev:
+            continue
+        out[r["group"]] = dict(r, outcome="patients", unit="patients", events=r["total"], total=overall,
+                               reported_value=None, reported_scale=None, ci_low=None, ci_high=None,
+                               person_time=None, time_unit=None, evidence=ev, flags=list(r["flags"]))
+    return list(out.values())
 
 
 def _rate_rows_for(table: Table, doc: Document, study: dict, names: list[str], roles: dict[int, Column],
