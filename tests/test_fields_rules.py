@@ -273,3 +273,12 @@ def test_table_patients_column_gives_group_sizes(tmp_path):
     sizes = {r["group"]: (r["events"], r["total"]) for r in rows if r["outcome"] == "patients"}
     assert sizes == {"ITP": (11, 20), "AIHA": (9, 20)}
     assert_proof(doc, rows)
+
+
+def test_response_counts_at_time_points_say_when():
+    doc = make("Thirty patients were treated. At 4 weeks, 12 of 30 patients (40.0%) had responded; "
+               "at 12 weeks, 21 of 30 (70.0%) had responded.")
+    rows = extract_document(doc)
+    got = {r["events"]: [f for f in r["flags"] if f.startswith("time point")] for r in by_outcome(rows, "response_overall")}
+    assert got == {12: ["time point: At 4 weeks"], 21: ["time point: at 12 weeks"]}
+    assert_proof(doc, rows)

@@ -24,6 +24,8 @@ _RESPONDERS = re.compile(r"\b(?:achieved|responded|responders?|in remission|CR|P
 _TIME_TO = re.compile(r"\b(?P<stat>mean|median)\s+(?:time to (?:response|remission)|response time|time of response)\s+(?:was|of|:)?\s*"
                       r"(?P<v>\d+(?:[.\u00b7]\d+)?)\s*(?P<unit>months?|weeks?|days?)"
                       r"(?:\s*\((?:range|IQR)[,:]?\s*(?P<lo>\d+(?:\.\d+)?)\s*[-\u2013]\s*(?P<hi>\d+(?:\.\d+)?)\s*(?:months?|weeks?|days?)?\))?", re.I)
+TIME_POINT = re.compile(r"\b(?:at|after|within|by)\s+(?:(?:\d+|one|two|three|four|five|six|ten|twelve)\s+(?:months?|years?|weeks?|days?)|"
+                        r"(?:day|week|month|year)\s+\+?\d+)\b", re.I)
 _DERIVED_PCT = re.compile(r"(?P<p>\d+(?:[.\u00b7]\d+)?)\s?%\s+(?P<of>of\s+(?:them|these|those)\s+)?", re.I)
 
 
@@ -147,6 +149,9 @@ def _sentence_rows(ctx: Context, sent: Sentence, coh: Cohort) -> list[dict]:
                     break
         arm = coh.arm_of(total)
         where = {"group": arm[0], "group_type": "treatment", "intervention": arm[1]} if arm else {}
+        point = _time_point(sent, p.span[0])
+        if point:
+            flags.append(f"time point: {point}")
         rows.append(finding(doc, outcome, [p.span, (term.start, term.end)], events=p.events, unit="patients", total=total,
                             reported_value=p.percent.value if p.percent else None,
                             reported_scale="percent" if p.percent else None, flags=flags, confidence=0.9 if total else 0.7,
@@ -154,6 +159,15 @@ def _sentence_rows(ctx: Context, sent: Sentence, coh: Cohort) -> list[dict]:
     if among:
         rows += _subgroup_rows(ctx, sent, sub_total, sub_group, sub_span)
     return rows
+
+
+def _time_point(sent: Sentence, start: int) -> str | None:
+    """The time point that opens the clause of a count ("At 3 months, 10 of 19 …; at 6 months, 14 of 19"):
+    responses counted at several time points are distinct rows, each saying when."""
+    head = sent.text[:start - sent.start]
+    clause = head[max(head.rfind(";"), -1) + 1:]
+    found = list(TIME_POINT.finditer(clause))
+    return found[-1].group(0) if found else None
 
 
 def _subgroup_rows(ctx: Context, sent: Sentence, total: int, group: str, span: tuple[int, int]) -> list[dict]:

@@ -20,7 +20,7 @@ from ..numbers import Interval, find_intervals, find_rate_scale, parse_number
 from .base import Context, finding
 from .population import Cohort, consistent
 from .interventions import group_phrase
-from .response import bare_counts, outcome_for
+from .response import TIME_POINT as _TIME_POINT, bare_counts, outcome_for
 
 SAFETY = ("serious_infection", "infection", "death", "adverse_event", "rejection", "discontinuation", "malignancy")
 _NUM = r"(?:\d{1,3}(?:[,\u2009\u202f]\d{3})+|\d+)"
@@ -296,8 +296,6 @@ def _rates(ctx: Context, sent: Sentence, groups: _Groups, outcomes: list[Term]) 
 
 
 _CUMULATIVE = re.compile(r"\bcumulative\s+(?:hazard|incidence|risk|probability)\b", re.I)
-_TIME_POINT = re.compile(r"\b(?:at|after|within|by)\s+(?:(?:\d+|one|two|three|four|five|ten)\s+(?:months?|years?|weeks?|days?)|"
-                         r"(?:day|week|month|year)\s+\+?\d+)\b", re.I)
 
 
 def _by_type(ctx: Context, sent: Sentence, groups: _Groups, outcomes: list[Term]) -> list[dict]:
