@@ -233,8 +233,11 @@ def _iterate(r: _Rows, active, step, tol: float, maxiter: int, state: dict | Non
     iters = np.zeros(n, dtype=int)
     idx = np.flatnonzero(active)
     y, v = r.cols(idx)
-    same, k, tt = r.same[idx], r.k[idx].astype(float), t[idx]
-    st = {key: val[idx] for key, val in (state or {}).items()}
+    if idx.size == n:                     # every row: no need to gather copies (``t`` is not updated in place)
+        same, k, tt, st = r.same, r.k.astype(float), t, dict(state or {})
+    else:
+        same, k, tt = r.same[idx], r.k[idx].astype(float), t[idx]
+        st = {key: val[idx] for key, val in (state or {}).items()}
     watch = np.full(idx.size, np.inf)
     live = np.ones(idx.size, dtype=bool)
     it = 0
