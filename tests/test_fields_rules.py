@@ -282,3 +282,22 @@ def test_response_counts_at_time_points_say_when():
     got = {r["events"]: [f for f in r["flags"] if f.startswith("time point")] for r in by_outcome(rows, "response_overall")}
     assert got == {12: ["time point: At 4 weeks"], 21: ["time point: at 12 weeks"]}
     assert_proof(doc, rows)
+
+
+@pytest.mark.parametrize("text, outcome, group, n", [
+    ("Fifty patients were treated. Mucositis occurred in 6 patients (12.0%).", "adverse_event", "Mucositis", 6),
+    ("Fifty patients were treated. Three patients stopped the drug because of hyperlipidaemia.", "adverse_event",
+     "hyperlipidaemia", 3),
+    ("Fifty patients were treated. CMV reactivation was seen in 5 of 50 patients.", "infection", "CMV", 5),
+    ("Fifty patients were treated. Mucositis was not monitored; 5 patients relapsed.", None, None, None),
+    ("Fifty patients were treated. Herpes zoster developed in 2 patients.", "infection", "Herpes zoster", 2),
+])
+def test_named_events_counted_in_patients(text, outcome, group, n):
+    doc = make(text)
+    rows = extract_document(doc)
+    named = [r for r in rows if r["group_type"] in ("adverse_event", "infection_type")]
+    if outcome is None:  # the count belongs to another clause: no row
+        assert named == []
+    else:
+        assert [(r["outcome"], r["group"], r["events"], r["total"]) for r in named] == [(outcome, group, n, 50)]
+    assert_proof(doc, rows)

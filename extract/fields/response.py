@@ -61,7 +61,7 @@ def response_rows(ctx: Context, coh: Cohort) -> list[dict]:
     return rows
 
 
-_BARE = re.compile(r"(?<![\w.,/-])(?P<n>\d+|[A-Z]?[a-z]+(?:-[a-z]+)?)(?:\s+(?:patients?|children|subjects?|cases?|recipients?|"
+BARE_COUNT = re.compile(r"(?<![\w.,/-])(?P<n>\d+|[A-Z]?[a-z]+(?:-[a-z]+)?)(?:\s+(?:patients?|children|subjects?|cases?|recipients?|"
                    r"boys|girls|men|women|adults|infants)\b(?!\s*\()|(?=\s+(?:had|did|were|showed)\b))", re.I)
 
 
@@ -70,7 +70,7 @@ def bare_counts(ctx: Context, sent: Sentence, labels: tuple[str, ...], total: in
     out = []
     taken = [p.span for p in ctx.proportions(sent)]
     found = [t for t in ctx.terms(sent, "outcome") if t.label in labels]
-    for m in _BARE.finditer(sent.text):
+    for m in BARE_COUNT.finditer(sent.text):
         n = parse_number(m.group("n"))
         s, e = sent.start + m.start(), sent.start + m.end()
         if n is None or not float(n).is_integer() or any(a < e and s < b for a, b in taken) or total is None or n > total:

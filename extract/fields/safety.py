@@ -20,6 +20,7 @@ from ..numbers import Interval, find_intervals, find_rate_scale, parse_number
 from .base import Context, finding
 from .population import Cohort, consistent
 from .interventions import group_phrase
+from .named_events import named_event_rows
 from .response import TIME_POINT as _TIME_POINT, bare_counts, outcome_for
 
 SAFETY = ("serious_infection", "infection", "death", "adverse_event", "rejection", "discontinuation", "malignancy")
@@ -93,6 +94,7 @@ def safety_rows(ctx: Context, coh: Cohort) -> list[dict]:
                     and not any(k.start <= t.start and t.end <= k.end for k in kinds)]
         times += _person_time(ctx, sent, groups)
         rows += _deaths(ctx, sent, coh, groups)
+        rows += named_event_rows(ctx, sent, coh)
         if outcomes:
             rows += _patients_with(ctx, sent, coh, groups) + _patients_bare(ctx, sent, coh, groups, outcomes)
             if not groups.period:
