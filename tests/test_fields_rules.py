@@ -301,3 +301,19 @@ def test_named_events_counted_in_patients(text, outcome, group, n):
     else:
         assert [(r["outcome"], r["group"], r["events"], r["total"]) for r in named] == [(outcome, group, n, 50)]
     assert_proof(doc, rows)
+
+
+def test_case_report_one_patient_and_outcomes_without_numbers():
+    doc = make("We describe a 12-year-old girl with refractory cytopenias. Sirolimus was started. "
+               "She achieved a partial response and had no relapse.")
+    rows = extract_document(doc)
+    assert [(r["events"]) for r in by_outcome(rows, "treated")] == [1]
+    assert [(r["events"], r["total"]) for r in by_outcome(rows, "response_partial")] == [(1, 1)]
+    assert [(r["events"], r["total"]) for r in by_outcome(rows, "relapse")] == [(0, 1)]
+    assert_proof(doc, rows)
+
+
+def test_cohort_paper_without_a_reported_case_gets_no_single_patient_rows():
+    doc = make("Records were reviewed. She achieved a partial response.")
+    rows = extract_document(doc)
+    assert by_outcome(rows, "treated") == [] and by_outcome(rows, "response_partial") == []

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from ..nlp import Sentence, Term
 from ..numbers import Proportion, parse_number
 from ..numbers import role as number_role
+from .single_case import single_case
 from .base import Context, finding
 
 _SUBJECT = (r"(?:patients?|children|subjects?|cases?|participants?|individuals?|adults?|infants?|persons?|people|recipients?|"
@@ -82,6 +83,10 @@ def cohort(ctx: Context) -> Cohort:
                 ev = ctx.doc.evidence(*span)
                 if ev not in row["evidence"]:
                     row["evidence"].append(ev)
+    if not found:  # a case report prints no count: its one patient is the cohort
+        one = single_case(ctx)
+        if one:
+            found["treated"] = one
     counts = {k: int(v["events"]) for k, v in found.items()}
     parent = counts.get("enrolled")
     for role, row in found.items():

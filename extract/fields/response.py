@@ -14,6 +14,7 @@ import re
 from ..nlp import Sentence, Term
 from ..numbers import Proportion, parse_number
 from .base import Context, finding
+from .single_case import single_case_rows
 from .population import Cohort, consistent
 
 RESPONSE = ("response_overall", "response_complete", "response_partial", "no_response", "relapse")
@@ -58,7 +59,15 @@ def response_rows(ctx: Context, coh: Cohort) -> list[dict]:
         rows += bare_counts(ctx, sent, RESPONSE, coh.total)
         rows += _percent_only(ctx, sent, coh)
         rows += _time_to_response(ctx, sent)
-    return rows
+    return rows + one_patient_rows(ctx, coh, RESPONSE, rows)
+
+
+def one_patient_rows(ctx: Context, coh: Cohort, labels: tuple[str, ...], rows: list[dict]) -> list[dict]:
+    """A case report's outcomes said without numbers, for the outcomes ``rows`` do not state already."""
+    if coh.total != 1:
+        return []
+    have = {r["outcome"] for r in rows}
+    return [r for r in single_case_rows(ctx, labels) if r["outcome"] not in have]
 
 
 BARE_COUNT = re.compile(r"(?<![\w.,/-])(?P<n>\d+|[A-Z]?[a-z]+(?:-[a-z]+)?)(?:\s+(?:patients?|children|subjects?|cases?|recipients?|"

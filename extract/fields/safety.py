@@ -21,7 +21,7 @@ from .base import Context, finding
 from .population import Cohort, consistent
 from .interventions import group_phrase
 from .named_events import named_event_rows
-from .response import TIME_POINT as _TIME_POINT, bare_counts, outcome_for
+from .response import TIME_POINT as _TIME_POINT, bare_counts, one_patient_rows, outcome_for
 
 SAFETY = ("serious_infection", "infection", "death", "adverse_event", "rejection", "discontinuation", "malignancy")
 _NUM = r"(?:\d{1,3}(?:[,\u2009\u202f]\d{3})+|\d+)"
@@ -106,6 +106,7 @@ def safety_rows(ctx: Context, coh: Cohort) -> list[dict]:
             rows += _by_type(ctx, sent, groups, recent)
         if recent:  # "… with a rate of 0.40 per 100 person-months" after a sentence naming the events
             rows += _rates(ctx, sent, groups, outcomes or recent)
+    rows += one_patient_rows(ctx, coh, SAFETY, rows)
     rows = _link(rows, times, ctx.vocab)
     scales = {r["reported_scale"] for r in rows if str(r.get("reported_scale") or "").startswith("per ")}
     for r in rows:
