@@ -306,6 +306,15 @@ def group_key(row: dict) -> tuple[str, str]:
     return period.lower(), f"{gtype}:{label}"
 
 
+def time_point(row: dict) -> str:
+    """The time point a row's figure belongs to (its ``time point: …`` flag), so that a response at
+    3 months and one at 6 months are two figures, not one figure stated twice."""
+    for f in _flags(row):
+        if f.startswith("time point:"):
+            return f.split(":", 1)[1].strip().lower()
+    return ""
+
+
 def _same(a: float, b: float) -> bool:
     """Equal at the coarser of the two printed precisions (12 vs 12.24 is the same figure)."""
     d = min(decimals(a), decimals(b))
@@ -358,7 +367,7 @@ def stated_twice(rows: list[dict], doc: Any = None) -> list[list[str]]:
             if key is None or value is None or r.get("status") == "excluded":
                 continue
             where = place(_evidence_for(r, fields))
-            buckets[(r.get("study_id"), group_key(r), *key)].append((i, value, where))
+            buckets[(r.get("study_id"), group_key(r), time_point(r), *key)].append((i, value, where))
         for items in buckets.values():
             _disagreements(items, lambda a, b: _same(a, b), lambda v: f"{name} {_fmt(v)}", _fmt, out)
     # intervals of the same figure
@@ -366,7 +375,7 @@ def stated_twice(rows: list[dict], doc: Any = None) -> list[list[str]]:
     for i, r in enumerate(rows):
         if _ci_text(r) is None or r.get("status") == "excluded":
             continue
-        buckets_ci[(r.get("study_id"), group_key(r), r.get("outcome"), r.get("reported_scale"))].append(
+        buckets_ci[(r.get("study_id"), group_key(r), time_point(r), r.get("outcome"), r.get("reported_scale"))].append(
             (i, (_num(r["ci_low"]), _num(r["ci_high"])), place(_evidence_for(r, ("ci",)))))
     ci_text = lambda c: f"{_fmt(c[0])}-{_fmt(c[1])}"
     for items in buckets_ci.values():

@@ -184,3 +184,15 @@ def test_rows_read_back_from_csv_with_nan_and_json_text():
     assert out[0]["flags"][0] == "kept" and any("truncated" in f for f in out[0]["flags"])
     assert any("percent 13 in page 1 vs 14" in f for f in out[0]["flags"])
     assert not any("nan" in f.lower() for r in out for f in r["flags"])
+
+
+def test_figures_at_different_time_points_are_not_one_figure_stated_twice():
+    from extract.consistency import stated_twice
+
+    def row(events, pct, when):
+        return dict(study_id="s", group="overall", group_type="overall", outcome="response_overall", events=events,
+                    total=19, reported_value=pct, reported_scale="percent", flags=[f"time point: {when}"], evidence=[])
+
+    flags = stated_twice([row(10, 52.6, "at 3 months"), row(14, 73.7, "at 6 months"), row(12, 63.2, "at 6 months")])
+    assert flags[0] == []
+    assert any("73.7" in f and "63.2" in f for f in flags[1]) and any("63.2" in f for f in flags[2])
