@@ -4,9 +4,10 @@ Why: simulation studies and living reviews refit thousands of small meta-analyse
 of single fits spends its time in interpreter overhead. Every estimator here is the same algebra
 as :mod:`meta.estimators`, written on row sums (padding gets weight 0), and the iterative ones
 advance all unfinished rows together, each row with its own convergence flag: PM by bracketed
-Newton on Q(tau²) = k - 1; ML/REML/EB by bracketed Newton on the score, which reaches the root
-Fisher scoring (metafor's algorithm, used by single fits) converges to, in a few steps instead of
-the hundreds scoring crawls through on some rows.
+Newton on Q(tau²) = k - 1; ML/REML/EB by bracketed Newton on the score (Halley's step on the first
+pass, from the analytic second derivative), which reaches the root Fisher scoring (metafor's
+algorithm, used by single fits) converges to, in a few steps instead of the hundreds scoring crawls
+through on some rows.
 Speed: the iterations run on (width × rows) copies of y and v, so adding tau² and the row sums
 stream through contiguous memory, write into a few reused scratch arrays instead of fresh
 temporaries, and drop finished rows by integer indices once a third of them is done.
@@ -291,33 +292,52 @@ class _Scratch:
         return [f[:size].reshape(shape) for f in self.flat]
 
 
-def _score_parts(y, v, same, kk, t, m, scratch: _Scratch):
-    """(N, D, dN/dtau²) with Fisher's adjustment N/D (metafor's ``adj``) for ML, REML or EB.
+def _score_parts(y, v, same, kk, t, m, scratch: _Scratch, curv: bool = True):
+    """(N, D, dN/dtau², d²N/dtau²²) with Fisher's adjustment N/D (metafor's ``adj``) for ML, REML or EB.
 
-    N is the score's numerator (zero at the root), D the expected information; the derivative of N
-    lets Newton (and the convergence-rate check) work on the same equation scoring solves.
+    N is the score's numerator (zero at the root), D the expected information; the derivatives of N
+    let Halley/Newton (and the convergence-rate check) work on the same equation scoring solves.
+    With w = 1/(v + tau²), e = y - b, the sums A_p = Σ w^p e², G_p = Σ w^p e, S_p = Σ w^p obey
+    dA_p = -p A_(p+1) + 2 (G_2/S_1) G_p, dG_p = -p G_(p+1) + (G_2/S_1) S_p, dS_p = -p S_(p+1)
+    (G_1 = 0), from which both derivatives follow. ``curv`` False skips the second derivative (None).
     ``y``, ``v`` are width × rows; every full-size step writes into ``scratch``."""
-    w, u, a, *wua = scratch.get(y.shape)          # EB needs three arrays, the others four
+    w, u, a, wua = scratch.get(y.shape)
     np.add(v, t, out=w)
     np.divide(1.0, w, out=w)
     s = _colsum(w)
     b = np.where(same, y[0], _colsum(np.multiply(w, y, out=a)) / s)
     np.subtract(y, b, out=a)                                  # e = y - b
     np.multiply(w, a, out=u)                                  # u = P y for the intercept-only model
+    np.multiply(w, u, out=wua)
+    g = _colsum(wua)                                          # G_2
     if m == "EB":
         c = kk / (kk - 1)
+        ddn = 2.0 * c * (_colsum(np.multiply(wua, u, out=wua)) - g * g / s) if curv else None  # 2c(A_3 - G_2²/S_1)
         n = _colsum(np.multiply(u, a, out=a)) * c - kk
-        return n, s, -c * _colsum(np.multiply(u, u, out=a))
-    uu = _colsum(np.multiply(u, u, out=a))                    # y'PPy
-    wua = np.multiply(w, u, out=wua[0])
-    wu = _colsum(wua)
-    upu = _colsum(np.multiply(wua, u, out=a)) - wu * wu / s   # y'PPPy
+        return n, s, -c * _colsum(np.multiply(u, u, out=a)), ddn
+    a3 = _colsum(np.multiply(wua, u, out=a))
+    uu = _colsum(np.multiply(u, u, out=a))                    # y'PPy = A_2
+    if curv:
+        a4 = _colsum(np.multiply(wua, wua, out=a))
+        g3 = _colsum(np.multiply(wua, w, out=a))
+    upu = a3 - g * g / s                                      # y'PPPy
     np.multiply(w, w, out=a)
     s2 = _colsum(a)
     if m == "ML":
-        return uu - s, s2, s2 - 2.0 * upu
-    trpp = s2 - 2.0 * _colsum(np.multiply(a, w, out=a)) / s + s2 * s2 / (s * s)
-    return uu - (s - s2 / s), trpp, trpp - 2.0 * upu
+        if not curv:
+            return uu - s, s2, s2 - 2.0 * upu, None
+    s3 = _colsum(np.multiply(a, w, out=a))
+    ddn = None
+    if curv:
+        gs = g / s
+        ddn = 6.0 * a4 - 12.0 * gs * g3 + 6.0 * gs * gs * s2 - 2.0 * s3
+    if m == "ML":
+        return uu - s, s2, s2 - 2.0 * upu, ddn
+    trpp = s2 - 2.0 * s3 / s + s2 * s2 / (s * s)
+    if curv:
+        q2 = s2 / s
+        ddn += 6.0 * _colsum(np.multiply(a, w, out=a)) / s - 6.0 * q2 * s3 / s + 2.0 * q2 * q2 * q2
+    return uu - (s - s2 / s), trpp, trpp - 2.0 * upu, ddn
 
 
 def _halved(t, adj):
@@ -344,6 +364,10 @@ def _halved(t, adj):
 #: hundreds of scoring steps (10 µs each) when refitted, so the cap lets it finish in the batch.
 NEWTON_CAP = 60
 
+#: the first passes take Halley's (third-order) step, the later ones Newton's: far from the root
+#: the extra order saves passes over every row; near it the extra sums cost more than they save
+HALLEY_PASSES = 1
+
 #: tau² below this fraction of a row's smallest vi counts as at the boundary when the score there
 #: is negative and scoring aims below 0
 NEAR_ZERO = 1e-3
@@ -365,10 +389,12 @@ def _fisher(r: _Rows, m: str, ctl):
     ulps = 4 * np.finfo(float).eps
     t0 = np.maximum(_he(r), 0.0)
     multi = r.k > 1
-    early = np.sqrt(thr)
+    early, cubic = np.sqrt(thr), np.cbrt(thr)
 
     def newton(y, v, same, kk, t, st):
-        n, d, dn = _score_parts(y, v, same, kk, t, m, scratch)
+        first = len(passes) < HALLEY_PASSES                       # Halley from the start, Newton after
+        passes.append(1)
+        n, d, dn, ddn = _score_parts(y, v, same, kk, t, m, scratch, curv=first)
         adj = n / d * stepadj
         # a Newton step that left the score's sign alone but flipped its slope may have jumped a
         # pair of roots scoring would stop at: go back, and take scoring's steps from there on
@@ -376,7 +402,14 @@ def _fisher(r: _Rows, m: str, ctl):
         st["plain"] |= back
         st["lo"] = np.where((n > 0) & ~back, np.maximum(st["lo"], t), st["lo"])
         st["hi"] = np.where((n < 0) & ~back, np.minimum(st["hi"], t), st["hi"])
+        # Halley's step (third order: one or two passes fewer than Newton) where the curvature
+        # term is moderate, Newton's elsewhere; both then face the same checks
         cand = t - n / dn
+        halley = False
+        if first:
+            lam = 0.5 * n * ddn / (dn * dn)
+            halley = np.abs(lam) < 0.5
+            cand = np.where(halley, t - n / dn / (1.0 - lam), cand)
         # Newton must head where scoring heads (sign of the score) and stay inside the bracket;
         # after a step back, only once a sign change brackets the root
         wary = st["plain"] & ~((st["lo"] > 0.0) & np.isfinite(st["hi"]))
@@ -398,13 +431,14 @@ def _fisher(r: _Rows, m: str, ctl):
         if back.any():                                             # scoring's step from the last point
             cand[back] = _halved(st["t"][back], st["adj"][back])
         # quadratic convergence: after a Newton step of relative size sqrt(threshold) the error left
-        # is about threshold·tau², below what scoring's own stop leaves
-        st["done"] = ~bad & ~back & (np.abs(cand - t) <= early * cand)
+        # is about threshold·tau², below what scoring's own stop leaves; cubic after Halley's step
+        st["done"] = ~bad & ~back & (np.abs(cand - t) <= np.where(halley, cubic, early) * cand)
         st["newt"], st["n"], st["dn"], st["t"], st["adj"] = ~bad, n, dn, t, adj
         slope[st["row"]] = stepadj * dn / d                      # F'(tau²) - 1, kept for the verdict
         return np.where(stay, t, cand)
 
-    scratch = _Scratch(3 if m == "EB" else 4)
+    scratch = _Scratch(4)
+    passes: list[int] = []
     nan = np.full(k.size, np.nan)
     state = {"start": t0.copy(), "lo": np.zeros(k.size), "hi": np.full(k.size, np.inf),
              "newt": np.zeros(k.size, dtype=bool), "plain": np.zeros(k.size, dtype=bool), "n": nan, "dn": nan,

@@ -356,3 +356,25 @@ def test_back_transform_inverts_escalc(pairs, measure):
     x_adj = np.array(ev) + 0.5 * np.isin(np.arange(len(ev)), e.added)
     np.testing.assert_allclose(p, x_adj / n_adj if measure in ("PR", "PLN", "PLO") else np.array(ev) / np.array(tot),
                                atol=1e-9)
+
+
+@pytest.mark.parametrize("method", ["ML", "REML", "EB"])
+def test_pool_many_score_derivatives_match_central_differences(method):
+    """The batch's Halley/Newton steps rest on analytic first and second derivatives of the score
+    numerator: both must agree with central differences of the function one order lower."""
+    from meta.batch import _Scratch, _score_parts
+
+    rng = np.random.default_rng(5)
+    v = rng.uniform(0.01, 0.5, (6, 8))
+    y = rng.normal(0.0, np.sqrt(v + 0.1))
+    cols = [np.ascontiguousarray(a.T) for a in (y, v)]
+    same, kk, h = np.zeros(6, dtype=bool), np.full(6, 8.0), 1e-5
+
+    def parts(t):
+        return [np.copy(x) for x in _score_parts(*cols, same, kk, np.full(6, t), method, _Scratch(4))]
+
+    for t in (0.02, 0.3):
+        _, _, dn, ddn = parts(t)
+        up, down = parts(t + h), parts(t - h)
+        np.testing.assert_allclose((up[0] - down[0]) / (2 * h), dn, rtol=1e-6)
+        np.testing.assert_allclose((up[2] - down[2]) / (2 * h), ddn, rtol=1e-6)
