@@ -240,6 +240,7 @@ def _iterate(r: _Rows, active, step, tol: float, maxiter: int, state: dict | Non
         same, k, tt = r.same[idx], r.k[idx].astype(float), t[idx]
         st = {key: val[idx] for key, val in (state or {}).items()}
     watch = np.full(idx.size, np.inf)
+    last = np.zeros(idx.size)  # each row's previous step, for the divergence check
     live = np.ones(idx.size, dtype=bool)
     it = 0
     while idx.size:

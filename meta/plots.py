@@ -204,7 +204,6 @@ def forest(result, *, style: PlotStyle | None = None, sort: str | None = None, o
         if has_counts:
             ax_l.text(0.70, 0, "Events", va="center", ha="right", **bold)
             ax_l.text(0.97, 0, count_label, va="center", ha="right", **bold)
-        unit = "%" if scale.unit == "%" else ""
         ax_r.text(0.70, 0, f"Estimate [{result.level:g}% CI]", va="center", ha="right", **bold)
         ax_r.text(0.98, 0, "Weight", va="center", ha="right", **bold)
 

@@ -110,7 +110,6 @@ class Report:
     # --- rich -----------------------------------------------------------------------------
     def __rich_console__(self, console, options):
         from rich.panel import Panel
-        from rich.table import Table
         from rich.text import Text
 
         width = min(options.max_width, 100)

@@ -17,7 +17,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from meta.effects import back_transform
 from meta.errors import MetaError
 from meta.estimators import METAFOR_CONTROL
 from meta.model import rma

@@ -1,7 +1,6 @@
 """Tables read from the PDFs agree with the Markdown seed and with verify.py's rows."""
 from __future__ import annotations
 
-import importlib.util
 import re
 from pathlib import Path
 

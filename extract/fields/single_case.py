@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 
-from ..nlp import Sentence
 from .base import Context, finding
 
 _PERSON = r"(?:boy|girl|man|woman|patient|child|infant|neonate|adolescent|toddler|male|female|gentleman|lady)"
