@@ -11,10 +11,9 @@ import re
 from html.parser import HTMLParser
 from pathlib import Path
 
-from ..document import Document, Metadata, Page
-from ..errors import EmptyFile, NotSupported
-from ..sections import find_sections
-from .markup import Node, Rules, TableParts, Walker, path_to, table_rows
+from ..document import Document, Metadata
+from ..errors import NotSupported
+from .markup import Node, Rules, TableParts, Walker, path_to, table_rows, walked_document
 from .text import decode, find_doi, find_pmid
 
 READER_VERSION = "html-1"
@@ -166,14 +165,8 @@ def read_html(path: str | Path, data: bytes) -> Document:
         walker.walk(top, top_path)
     except RecursionError:
         raise NotSupported(str(path), "HTML nested too deeply to read") from None
-    out = walker.out
-    text = out.build()
-    if not text.strip():
-        raise EmptyFile(str(path), "no text in the HTML body")
-    sections = find_sections(text, out.tables, out.headings)
-    doc = Document(source=Path(path).name, kind="html", text=text, pages=[Page(1, 0, len(text))],
-                   tables=out.tables, sections=sections, elements=out.elements)
-    doc.metadata = html_metadata(root, text, sections)
+    doc = walked_document(walker, path, "html", "no text in the HTML body")
+    doc.metadata = html_metadata(root, doc.text, doc.sections)
     return doc
 
 

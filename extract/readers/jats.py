@@ -13,10 +13,9 @@ import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from ..document import Document, Metadata, Page
-from ..errors import EmptyFile, NotSupported
-from ..sections import find_sections
-from .markup import Node, Rules, TableParts, Walker, child_paths, path_to, table_rows
+from ..document import Document, Metadata
+from ..errors import NotSupported
+from .markup import Node, Rules, TableParts, Walker, child_paths, path_to, table_rows, walked_document
 from .text import decode
 
 READER_VERSION = "jats-1"
@@ -147,13 +146,9 @@ def read_jats(path: str | Path, data: bytes) -> Document:
                 walker.walk(child, cpath)
     except RecursionError:
         raise NotSupported(str(path), "XML nested too deeply to read") from None
-    out = walker.out
-    text = out.build()
-    if not text.strip():
-        raise EmptyFile(str(path), "JATS article without text")
-    sections = find_sections(text, out.tables, out.headings, plain_lines=False)
-    return Document(source=Path(path).name, kind="jats", text=text, pages=[Page(1, 0, len(text))],
-                    tables=out.tables, sections=sections, elements=out.elements, metadata=meta)
+    doc = walked_document(walker, path, "jats", "JATS article without text", plain_lines=False)
+    doc.metadata = meta
+    return doc
 
 
 def _write_front(walker: Walker, front: Node, path: str) -> None:

@@ -11,9 +11,12 @@ from __future__ import annotations
 import bisect
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Callable, Iterator, Sequence, Union
 
-from ..document import Table
+from ..document import Document, Page, Table
+from ..errors import EmptyFile
+from ..sections import find_sections
 from ..tables import is_caption, make_table, split_caption
 
 _WS = re.compile(r"\s+")
@@ -165,6 +168,19 @@ class TextBuilder:
     def build(self) -> str:
         text = "".join(self.parts)
         return text.rstrip("\n") + "\n" if text.strip() else ""
+
+
+def walked_document(walker: "Walker", path: str | Path, kind: str, empty_reason: str,
+                    plain_lines: bool = True) -> Document:
+    """What a walker wrote as a one-page Document: its text, tables, element map and the sections
+    its headings (and, with ``plain_lines``, heading-like lines) mark. No text is an EmptyFile."""
+    out = walker.out
+    text = out.build()
+    if not text.strip():
+        raise EmptyFile(str(path), empty_reason)
+    sections = find_sections(text, out.tables, out.headings, plain_lines=plain_lines)
+    return Document(source=Path(path).name, kind=kind, text=text, pages=[Page(1, 0, len(text))],
+                    tables=out.tables, sections=sections, elements=out.elements)
 
 
 def child_paths(node: Node, base: str) -> list[tuple[Union[Node, str], str]]:
