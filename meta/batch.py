@@ -2,18 +2,19 @@
 
 Why: simulation studies and living reviews refit thousands of small meta-analyses; a Python loop
 of single fits spends its time in interpreter overhead. Every estimator here is the same algebra
-as :mod:`meta.estimators`, written on row sums (padding gets weight 0), and the iterative ones
+as :mod:`meta.estimators`, written on column sums (padding gets weight 0), and the iterative ones
 advance all unfinished rows together, each row with its own convergence flag: PM by bracketed
-Newton on Q(tau²) = k - 1; ML/REML/EB by bracketed Newton on the score (Halley's step on the first
-pass, from the analytic second derivative), which reaches the root Fisher scoring (metafor's
-algorithm, used by single fits) converges to, in a few steps instead of the hundreds scoring crawls
-through on some rows.
-Speed: the iterations run on (width × rows) copies of y and v, so adding tau² and the row sums
-stream through contiguous memory, write into a few reused scratch arrays instead of fresh
-temporaries, and drop finished rows by integer indices once a third of them is done.
+Newton on Q(tau²) = k - 1; ML/REML/EB by bracketed Newton on Fisher's scoring step N/D, which
+reaches the root scoring (metafor's algorithm, used by single fits) converges to, in a few steps
+instead of the hundreds scoring crawls through on some rows. Rows that creep towards the boundary
+(or up from it) look at every point scoring's crawl would pass in one sweep.
+Speed: the data are held as (width × rows) arrays, so adding tau² and the sums stream through
+contiguous memory; full-size steps write into work arrays a thread keeps between calls instead of
+fresh temporaries; finished rows are dropped by integer indices once half of them are done.
 """
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field, fields
 
 import numpy as np
@@ -58,8 +59,8 @@ class BatchResult:
     @property
     def weights(self) -> np.ndarray:
         """Per-study weights in percent (n_rows × width; NaN where padded), computed on demand."""
-        wts = 100.0 * self._w / self._w.sum(axis=1, keepdims=True)
-        return wts if self._mask is None else np.where(self._mask, wts, np.nan)
+        wts = 100.0 * self._w / _colsum(self._w)            # kept as (width × rows), see _Rows
+        return (wts if self._mask is None else np.where(self._mask, wts, np.nan)).T
 
     def __len__(self) -> int:
         return int(self.k.size)
@@ -70,15 +71,17 @@ class BatchResult:
         return pd.DataFrame({f.name: getattr(self, f.name) for f in fields(self) if f.name not in skip})
 
 
-def _rows(yi, vi) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Validate; return y (0 where padded), v (inf where padded, so its weight is exactly 0), mask."""
+def _rows(yi, vi) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Validate (errors name row and column as given); return y, v and the mask of real cells
+    (None when every cell is real), all rows × width."""
     y = np.atleast_2d(np.asarray(yi, dtype=float))
     v = np.atleast_2d(np.asarray(vi, dtype=float))
     if y.shape != v.shape:
         raise MetaError(f"yi has shape {y.shape} but vi has {v.shape}")
     fy, fv = np.isfinite(y), np.isfinite(v)
     mask = fy & fv
-    if not mask.all():
+    full = bool(mask.all())
+    if not full:
         half = fy != fv
         if half.any():
             r, c = np.argwhere(half)[0]
@@ -86,29 +89,36 @@ def _rows(yi, vi) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         empty = ~mask.any(axis=1)
         if empty.any():
             raise MetaError(f"row {int(np.flatnonzero(empty)[0]) + 1}: no studies to pool (need at least 1)")
-        y = np.where(mask, y, 0.0)
-        v = np.where(mask, v, np.inf)
-    bad = ~(v > 0)
+    bad = ~(v > 0) if full else mask & ~(v > 0)
     if bad.any():
         r, c = np.argwhere(bad)[0]
         raise MetaError(f"row {r + 1}, column {c + 1}: vi {v[r, c]:g} must be > 0")
-    return y, v, mask
+    return y, v, None if full else mask
+
+
+def _columns(y, v, mask, work: _Work) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """y, v as (width × rows) copies in the call's work memory and the (width × rows) mask of real
+    cells (None when every cell is real). A padded cell gets v = inf, so its weight is exactly 0,
+    and the row's first real y, so it adds no residual and ``y[0]`` is always a real study."""
+    yt, vt = work.get(_Y, 2)
+    np.copyto(yt, y.T)
+    np.copyto(vt, v.T)
+    if mask is None:
+        return yt, vt, None
+    mt = np.ascontiguousarray(mask.T)
+    first = yt[mt.argmax(axis=0), np.arange(yt.shape[1])]
+    np.copyto(yt, first, where=~mt)
+    np.copyto(vt, np.inf, where=~mt)
+    return yt, vt, mt
 
 
 _ONES: dict[int, np.ndarray] = {}
 
 
-def _sum(a):
-    """Row sums; a matrix-vector product is several times faster than ``sum(axis=1)`` on short rows."""
-    width = a.shape[1]
-    if width not in _ONES:
-        _ONES[width] = np.ones(width)
-    return a @ _ONES[width]
-
-
 def _colsum(a):
-    """Sums down the columns of a (width × rows) array: one study per row of memory, so adding
-    tau² and the row sums stream through contiguous memory (about twice as fast as row layout)."""
+    """Sums down the columns of a (width × rows) array, as a vector-matrix product: one study per
+    row of memory, so adding tau² and the sums stream through contiguous memory (several times
+    faster than ``sum(axis=1)`` over short rows)."""
     width = a.shape[0]
     if width not in _ONES:
         _ONES[width] = np.ones(width)
@@ -116,61 +126,88 @@ def _colsum(a):
 
 
 class _Rows:
-    """Row-wise weighted sums; padded cells have v = inf, so w = 1/(v + tau²) = 0 there."""
+    """Column-wise weighted sums over (width × rows) arrays; padded cells have v = inf, so
+    w = 1/(v + tau²) = 0 there, and a per-row vector such as tau² broadcasts along the columns."""
 
-    def __init__(self, y, v, mask):
+    def __init__(self, y, v, mask, work: _Work | None = None):
         self.y, self.v, self.mask = y, v, mask
-        self.full = bool(mask.all())
-        self.k = mask.sum(axis=1) if not self.full else np.full(y.shape[0], y.shape[1])
-        d = y - y[:, :1]
-        if not self.full:
-            d = np.where(mask, d, 0.0)
-        self.same = _sum(d * d) == 0.0   # all yi equal: residuals are then exactly 0, as in metafor
+        self.work = _Work(y.shape) if work is None else work
+        self.full = mask is None
+        self.k = np.full(y.shape[1], y.shape[0]) if self.full else mask.sum(axis=0)
+        d = self.tmp()
+        np.subtract(y, y[0], out=d)
+        self.same = _colsum(np.multiply(d, d, out=d)) == 0.0   # all yi equal: residuals exactly 0, as in metafor
+
+    def tmp(self, count: int = 1):
+        """Temporaries of full size (one array, or a list of ``count``), in the call's work memory."""
+        out = self.work.get(_TMP, count)
+        return out[0] if count == 1 else out
 
     def cols(self, idx) -> tuple[np.ndarray, np.ndarray]:
-        """(y, v) of rows ``idx`` transposed to contiguous (width × rows), gathered in one pass."""
-        shape = (self.y.shape[1], idx.size)
-        if idx.size == self.y.shape[0]:
-            return np.ascontiguousarray(self.y.T), np.ascontiguousarray(self.v.T)
-        return tuple(np.take(a.T, idx, axis=1, out=np.empty(shape)) for a in (self.y, self.v))
+        """(y, v) of rows ``idx``; all rows are the arrays themselves (the iterations never write them)."""
+        if idx.size == self.y.shape[1]:
+            return self.y, self.v
+        return self.y.take(idx, axis=1), self.v.take(idx, axis=1)
 
     def fixed(self):
         """(w0 = 1/v, Σw0, Σw0², Σw0³, Q) at tau² = 0, computed once."""
         if not hasattr(self, "_fixed"):
-            w0 = 1.0 / self.v
-            s, s2, s3 = _moments(w0)
-            self._fixed = (w0, s, s2, s3, self.q(np.zeros(self.k.size), w0))
+            w0 = self.work.get(_W0, 1)[0]
+            np.divide(1.0, self.v, out=w0)
+            s, s2, s3 = _moments(w0, self.tmp())
+            self._fixed = (w0, s, s2, s3, self.q(None, w0, s))
         return self._fixed
 
+    def vmin(self):
+        """Each row's smallest vi (padding is inf), computed once."""
+        if not hasattr(self, "_vmin"):
+            self._vmin = self.v.min(axis=0)
+        return self._vmin
+
     def w(self, t):
-        return 1.0 / (self.v + t[:, None])
+        return 1.0 / (self.v + t)
 
     def mean(self, w, s=None):
-        s = _sum(w) if s is None else s
-        return np.where(self.same, self.y[:, 0], _sum(w * self.y) / s)
+        s = _colsum(w) if s is None else s
+        return np.where(self.same, self.y[0], _colsum(np.multiply(w, self.y, out=self.tmp())) / s)
 
-    def q(self, t, w=None):
+    def q(self, t, w=None, s=None):
+        """Σ w (y - mean)² at tau² = t (or at the given weights)."""
         w = self.w(t) if w is None else w
-        e = self.y - self.mean(w)[:, None]
-        return _sum(w * e * e)
+        e = self.tmp()
+        np.subtract(self.y, self.mean(w, s), out=e)
+        np.multiply(e, e, out=e)
+        return _colsum(np.multiply(w, e, out=e))
+
+    def real(self, a, out=None):
+        """``a`` with padded cells set to 0 (for unweighted sums)."""
+        if self.full:
+            return a
+        if out is None:
+            return np.where(self.mask, a, 0.0)
+        if out is not a:
+            np.copyto(out, a)
+        np.copyto(out, 0.0, where=~self.mask)          # not a product: padded v is inf
+        return out
 
     def unweighted_dev2(self):
         """Σ (y - ȳ)² over the real cells (ȳ unweighted)."""
-        ybar = _sum(self.y) / self.k
-        d = self.y - ybar[:, None]
-        if not self.full:
-            d = np.where(self.mask, d, 0.0)
-        return np.where(self.same, 0.0, _sum(d * d))
+        d = self.tmp()
+        ybar = _colsum(self.real(self.y, out=d)) / self.k
+        np.subtract(self.y, ybar, out=d)
+        d = self.real(d, out=d)
+        return np.where(self.same, 0.0, _colsum(np.multiply(d, d, out=d)))
 
     def vsum(self, power=1):
-        vv = self.v if self.full else np.where(self.mask, self.v, 0.0)
-        return _sum(vv**power)
+        vv = self.real(self.v, out=self.tmp())
+        return _colsum(vv if power == 1 else vv**power)
 
 
-def _moments(w):
-    """(Σw, Σw², Σw³) per row."""
-    w2 = w * w
-    return _sum(w), _sum(w2), _sum(w2 * w)
+def _moments(w, tmp=None):
+    """(Σw, Σw², Σw³) per row; ``tmp``: a work array of w's shape."""
+    w2 = np.multiply(w, w, out=tmp)
+    s2 = _colsum(w2)
+    return _colsum(w), s2, _colsum(np.multiply(w2, w, out=w2))
 
 
 def _trp_trpp(s, s2, s3):
@@ -202,11 +239,11 @@ def _closed_form(r: _Rows, m: str):
     s, s2, s3 = _moments(w)
     _, trpp = _trp_trpp(s, s2, s3)
     t = np.maximum(t0 * r.q(t0, w) / km1, 0.0)
-    vv = r.v if r.full else np.where(r.mask, r.v, 0.0)
+    vv = r.real(r.v)
     a = w * vv
-    pvpv = _sum(a * a) - 2 * _sum(a * a * w) / s + _sum(a * w) ** 2 / s**2
-    ppd = w * w - 2 * w**3 / s[:, None] + w * w * (s2 / s**2)[:, None]
-    pvp = _sum(vv * ppd)
+    pvpv = _colsum(a * a) - 2 * _colsum(a * a * w) / s + _colsum(a * w) ** 2 / s**2
+    ppd = w * w - 2 * w**3 / s + w * w * (s2 / s**2)
+    pvp = _colsum(vv * ppd)
     se = np.sqrt(t0**2 / km1**2 * (2 * pvpv + 4 * t * pvp + 2 * t * t * trpp))
     return t, se
 
@@ -218,7 +255,7 @@ def _he(r: _Rows):
 
 #: the working set is compacted once this fraction or less of it is unfinished (copying the rows
 #: out costs about one iteration's arithmetic on them)
-COMPACT = 2 / 3
+COMPACT = 1 / 2
 
 
 def _iterate(r: _Rows, active, step, tol: float, maxiter: int, state: dict | None = None, rel: float = 0.0):
@@ -276,15 +313,53 @@ def _iterate(r: _Rows, active, step, tol: float, maxiter: int, state: dict | Non
     return t, conv, iters
 
 
+#: slots of the work memory: y and v (2), 1/v (1), the iterations' scratch (4), temporaries (2)
+_Y, _W0, _ITER, _TMP, _SLOTS = 0, 2, 3, 7, 9
+#: work memory a thread keeps between calls; a larger batch allocates its own and frees it
+KEEP_BYTES = 64 * 2**20
+
+
+class _Memory(threading.local):
+    def __init__(self) -> None:
+        self.flat: list[np.ndarray] = []
+
+
+_MEMORY = _Memory()
+
+
+class _Work:
+    """The (width × rows) work arrays of one call, in slots (see ``_SLOTS``).
+
+    Why kept between calls: a fresh 10,000 × 10 array is 800 kB of new memory, and the page
+    faults that bring it in cost more than the arithmetic done on it; simulation studies call
+    pool_many in a loop. Nothing a call returns points into this memory (the result's weights are
+    a fresh array), and each thread has its own."""
+
+    def __init__(self, shape: tuple[int, int]) -> None:
+        self.shape = shape
+        size = max(shape[0] * shape[1], 1)
+        if size * 8 * _SLOTS > KEEP_BYTES:
+            self.flat = [np.empty(size) for _ in range(_SLOTS)]
+            return
+        if len(_MEMORY.flat) < _SLOTS or _MEMORY.flat[0].size < size:
+            _MEMORY.flat = [np.empty(size) for _ in range(_SLOTS)]
+        self.flat = _MEMORY.flat
+
+    def get(self, first: int, count: int, shape: tuple[int, int] | None = None) -> list[np.ndarray]:
+        shape = self.shape if shape is None else shape
+        size = shape[0] * shape[1]
+        return [f[:size].reshape(shape) for f in self.flat[first:first + count]]
+
+    def scratch(self, first: int, count: int) -> _Scratch:
+        return _Scratch(count, self.flat[first:first + count])
+
+
 class _Scratch:
-    """Reused work arrays for the iterations, allocated once per fit at full size.
+    """Reused work arrays for the iterations: views onto the front of the same memory as the
+    working set shrinks (after compaction), from the call's :class:`_Work` or allocated here."""
 
-    Why: a fresh 10,000 × 10 array is 800 kB of new memory, and the page faults that bring it in
-    cost ten times the arithmetic done on it. After the working set is compacted the smaller
-    arrays are views onto the front of the same memory."""
-
-    def __init__(self, count: int):
-        self.count, self.flat = count, None
+    def __init__(self, count: int, flat: list[np.ndarray] | None = None):
+        self.count, self.flat = count, flat
 
     def get(self, shape) -> list[np.ndarray]:
         size = shape[0] * shape[1]
@@ -293,14 +368,15 @@ class _Scratch:
         return [f[:size].reshape(shape) for f in self.flat]
 
 
-def _score_parts(y, v, same, kk, t, m, scratch: _Scratch, curv: bool = True):
-    """(N, D, dN/dtau², d²N/dtau²²) with Fisher's adjustment N/D (metafor's ``adj``) for ML, REML or EB.
+def _score_parts(y, v, same, kk, t, m, scratch: _Scratch, curv: bool = False):
+    """(N, D, dN/dtau², dD/dtau², d²N/dtau²²) for ML, REML or EB; Fisher's step is N/D (metafor's ``adj``).
 
-    N is the score's numerator (zero at the root), D the expected information; the derivatives of N
-    let Halley/Newton (and the convergence-rate check) work on the same equation scoring solves.
+    N is the score's numerator (zero at the root), D the expected information. Newton's method
+    runs on N/D, the scoring step itself: for one study it is exactly linear in tau², and it stays
+    nearly so (N alone is strongly convex, which made Newton on N creep up from below the root).
     With w = 1/(v + tau²), e = y - b, the sums A_p = Σ w^p e², G_p = Σ w^p e, S_p = Σ w^p obey
     dA_p = -p A_(p+1) + 2 (G_2/S_1) G_p, dG_p = -p G_(p+1) + (G_2/S_1) S_p, dS_p = -p S_(p+1)
-    (G_1 = 0), from which both derivatives follow. ``curv`` False skips the second derivative (None).
+    (G_1 = 0), from which the derivatives follow. ``curv`` adds the second derivative of N (else None).
     ``y``, ``v`` are width × rows; every full-size step writes into ``scratch``."""
     w, u, a, wua = scratch.get(y.shape)
     np.add(v, t, out=w)
@@ -315,7 +391,8 @@ def _score_parts(y, v, same, kk, t, m, scratch: _Scratch, curv: bool = True):
         c = kk / (kk - 1)
         ddn = 2.0 * c * (_colsum(np.multiply(wua, u, out=wua)) - g * g / s) if curv else None  # 2c(A_3 - G_2²/S_1)
         n = _colsum(np.multiply(u, a, out=a)) * c - kk
-        return n, s, -c * _colsum(np.multiply(u, u, out=a)), ddn
+        dn = -c * _colsum(np.multiply(u, u, out=a))
+        return n, s, dn, -_colsum(np.multiply(w, w, out=a)), ddn
     a3 = _colsum(np.multiply(wua, u, out=a))
     uu = _colsum(np.multiply(u, u, out=a))                    # y'PPy = A_2
     if curv:
@@ -324,38 +401,33 @@ def _score_parts(y, v, same, kk, t, m, scratch: _Scratch, curv: bool = True):
     upu = a3 - g * g / s                                      # y'PPPy
     np.multiply(w, w, out=a)
     s2 = _colsum(a)
-    if m == "ML":
-        if not curv:
-            return uu - s, s2, s2 - 2.0 * upu, None
     s3 = _colsum(np.multiply(a, w, out=a))
     ddn = None
     if curv:
         gs = g / s
-        ddn = 6.0 * a4 - 12.0 * gs * g3 + 6.0 * gs * gs * s2 - 2.0 * s3
+        ddn = 6.0 * a4 - 12.0 * gs * g3 + 6.0 * gs * gs * s2
     if m == "ML":
-        return uu - s, s2, s2 - 2.0 * upu, ddn
+        return uu - s, s2, s2 - 2.0 * upu, -2.0 * s3, (None if ddn is None else ddn - 2.0 * s3)
+    q2 = s2 / s
+    dd = -2.0 * s3 + 6.0 * _colsum(np.multiply(a, w, out=a)) / s - 6.0 * q2 * s3 / s + 2.0 * q2 * q2 * q2
     trpp = s2 - 2.0 * s3 / s + s2 * s2 / (s * s)
-    if curv:
-        q2 = s2 / s
-        ddn += 6.0 * _colsum(np.multiply(a, w, out=a)) / s - 6.0 * q2 * s3 / s + 2.0 * q2 * q2 * q2
-    return uu - (s - s2 / s), trpp, trpp - 2.0 * upu, ddn
+    return uu - (s - s2 / s), trpp, trpp - 2.0 * upu, dd, (None if ddn is None else ddn + dd)
 
 
 def _halved(t, adj):
     """metafor's step halving: halve a step that would cross below 0 until it does not (exact in
     floating point, so the number of halvings is found from the exponents instead of a loop), and
-    stay at 0 when the step there is negative."""
+    stay at 0 when the step there is negative. (Runs under pool_many's errstate.)"""
     adj = np.where((t == 0.0) & (adj < 0.0), 0.0, adj)   # halving would underflow to -0: stay at 0
-    neg = t + adj < 0.0
-    if not neg.any():
-        return t + adj
-    with np.errstate(divide="ignore", invalid="ignore"):
-        j = np.where(neg, np.maximum(np.ceil(np.log2(-adj / t)) - 1, 0), 0).astype(int)
-    adj = np.ldexp(adj, -j)
-    neg = t + adj < 0.0
-    while neg.any():                     # at most a step or two past the estimate from the exponents
-        adj = np.where(neg, adj / 2.0, adj)
-        neg = t + adj < 0.0
+    neg = np.flatnonzero(t + adj < 0.0)
+    if neg.size:
+        tn, an = t[neg], adj[neg]
+        an = np.ldexp(an, -np.maximum(np.ceil(np.log2(-an / tn)) - 1, 0).astype(int))
+        over = tn + an < 0.0
+        while over.any():                # at most a step or two past the estimate from the exponents
+            an = np.where(over, an / 2.0, an)
+            over = tn + an < 0.0
+        adj[neg] = an
     return t + adj
 
 
@@ -365,9 +437,12 @@ def _halved(t, adj):
 #: hundreds of scoring steps (10 µs each) when refitted, so the cap lets it finish in the batch.
 NEWTON_CAP = 60
 
-#: the first passes take Halley's (third-order) step, the later ones Newton's: far from the root
-#: the extra order saves passes over every row; near it the extra sums cost more than they save
-HALLEY_PASSES = 1
+#: once the working set is this small, rows creeping down to the boundary check all their halving
+#: points in one pass (earlier, each pass over the many unfinished rows takes one halving step anyway)
+SWEEP_ROWS = 1024
+
+#: points of an upward sweep with no bracket above (t + step·2^j up to j = UP_POINTS - 1)
+UP_POINTS = 40
 
 #: tau² below this fraction of a row's smallest vi counts as at the boundary when the score there
 #: is negative and scoring aims below 0
@@ -379,8 +454,10 @@ def _fisher(r: _Rows, m: str, ctl):
 
     Scoring converges only linearly, with rate rho = F'(tau²*) (F the scoring map); on ~6% of
     rows rho is near -1 (iterates oscillating round the root) and it crawls for hundreds of
-    iterations. A bracketed Newton iteration on the score numerator, from the same start (the
-    truncated HE estimate), reaches the same root quadratically. ``converged`` keeps the single-fit
+    iterations. A bracketed Newton iteration on scoring's step N/D (nearly linear in tau², where
+    N alone is strongly convex), from the same start (the truncated HE estimate), reaches the same
+    root quadratically; where Newton would leave the direction scoring takes, the sweeps look at
+    the points scoring's crawl passes. ``converged`` keeps the single-fit
     meaning — would scoring get there within ``maxiter``? — read off rho and the distance from the
     start: |rho| >= 1 never converges (single fits stop at the divergence rule or at maxiter); a
     root at the boundary 0 is reached at least halving the distance each step."""
@@ -390,83 +467,192 @@ def _fisher(r: _Rows, m: str, ctl):
     ulps = 4 * np.finfo(float).eps
     t0 = np.maximum(_he(r), 0.0)
     multi = r.k > 1
-    early, cubic = np.sqrt(thr), np.cbrt(thr)
+    early = np.sqrt(thr)
 
     def newton(y, v, same, kk, t, st):
-        first = len(passes) < HALLEY_PASSES                       # Halley from the start, Newton after
-        passes.append(1)
-        n, d, dn, ddn = _score_parts(y, v, same, kk, t, m, scratch, curv=first)
-        adj = n / d * stepadj
+        n, d, dn, dd, _ = _score_parts(y, v, same, kk, t, m, scratch)
+        lo, hi = st["lo"], st["hi"]                                # private to this fit: updated in place
+        neg = n < 0.0
+        stay = (n == 0.0) | (t == 0.0) & neg                       # at the root or held at 0
         # a Newton step that left the score's sign alone but flipped its slope may have jumped a
         # pair of roots scoring would stop at: go back, and take scoring's steps from there on
         back = st["newt"] & (n * st["n"] > 0.0) & (dn * st["dn"] < 0.0)
-        st["plain"] |= back
-        st["lo"] = np.where((n > 0) & ~back, np.maximum(st["lo"], t), st["lo"])
-        st["hi"] = np.where((n < 0) & ~back, np.minimum(st["hi"], t), st["hi"])
-        # Halley's step (third order: one or two passes fewer than Newton) where the curvature
-        # term is moderate, Newton's elsewhere; both then face the same checks
-        cand = t - n / dn
-        halley = False
-        if first:
-            lam = 0.5 * n * ddn / (dn * dn)
-            halley = np.abs(lam) < 0.5
-            cand = np.where(halley, t - n / dn / (1.0 - lam), cand)
-        # Newton must head where scoring heads (sign of the score) and stay inside the bracket;
-        # after a step back, only once a sign change brackets the root
-        wary = st["plain"] & ~((st["lo"] > 0.0) & np.isfinite(st["hi"]))
-        bad = wary | ~np.isfinite(cand) | (cand <= st["lo"]) | (cand >= st["hi"]) | ((cand - t) * n <= 0.0)
-        stay = (n == 0.0) | (t == 0.0) & (n < 0.0)                # at the root or held at 0
+        anyback = bool(back.any())
+        if anyback:
+            st["plain"] |= back
+            np.maximum(lo, t, out=lo, where=(n > 0.0) & ~back)
+            np.minimum(hi, t, out=hi, where=neg & ~back)
+        else:
+            np.maximum(lo, t, out=lo, where=n > 0.0)
+            np.minimum(hi, t, out=hi, where=neg)
+        # Newton's step on N/D: t - (N/D) / (N/D)'. It must head where scoring heads (sign of the
+        # score) and stay inside the bracket; after a step back, only once a sign change brackets the root
+        cand = t - n * d / (dn * d - n * dd)
+        bad = ~np.isfinite(cand) | (cand <= lo) | (cand >= hi) | ((cand - t) * n <= 0.0)
+        plain = st["plain"]
+        if plain.any():
+            bad |= plain & ~((lo > 0.0) & np.isfinite(hi))
         fix = np.flatnonzero(bad & ~stay)                          # the rest is elementwise: only these rows
+        swept = None
         if fix.size:
-            tf, af, nf, lo, hi = t[fix], adj[fix], n[fix], st["lo"][fix], st["hi"][fix]
+            tf, nf, lof, hif = t[fix], n[fix], lo[fix], hi[fix]
+            af = nf / d[fix] * stepadj
             score = _halved(tf, af)                                # scoring's own step
-            alt = np.where((score <= lo) | (score >= hi), 0.5 * (lo + hi), score)
+            alt = np.where((score <= lof) | (score >= hif), 0.5 * (lof + hif), score)
             # scoring aims below 0 (it halves its step) while tau² is tiny against every vi, where
             # the score is nearly linear and so has no root left above 0: go to the boundary
-            vmin = r.v[st["row"][fix]].min(axis=1)                 # only for these rows: costly on all
-            down = (nf < 0.0) & (lo == 0.0) & (tf + af < 0.0) & (tf < NEAR_ZERO * vmin)
+            vmin = r.vmin()[st["row"][fix]]
+            down = (nf < 0.0) & (lof == 0.0) & (tf + af < 0.0) & (tf < NEAR_ZERO * vmin)
             # scoring creeping down with no root bracketed: at least halve tau² per step (a root
-            # crossed shows as a sign change of the score and brackets it)
-            creep = (nf < 0.0) & (lo == 0.0) & (score > 0.5 * tf)
+            # crossed shows as a sign change of the score and brackets it) ...
+            creep = (nf < 0.0) & (lof == 0.0) & (score > 0.5 * tf)
             cand[fix] = np.where(down, 0.0, np.where(creep, 0.5 * tf, alt))
-        if back.any():                                             # scoring's step from the last point
-            cand[back] = _halved(st["t"][back], st["adj"][back])
+            # ... and instead of one halving per pass, look at every halving point down to the
+            # boundary region in one pass: the first sign change brackets the root, none means 0
+            sweep = (nf < 0.0) & (lof == 0.0) & (tf >= NEAR_ZERO * vmin) & (t.size <= SWEEP_ROWS)
+            if anyback:
+                sweep &= ~back[fix]
+            if sweep.any():
+                rows = fix[sweep]
+                c, new_lo, new_hi, at_zero = _sweep_down(y[:, rows], v[:, rows], same[rows], kk[rows], tf[sweep],
+                                                         nf[sweep], NEAR_ZERO * vmin[sweep], m)
+                cand[rows] = c
+                lo[rows], hi[rows] = new_lo, new_hi
+                swept = rows[at_zero]
+            # scoring creeping up (the score rising where Newton would head down): look at t plus
+            # scoring's step times 1, 2, 4, ... in one pass, up to the bracket's top
+            rise = (nf > 0.0) & (af > 0.0) & (t.size <= SWEEP_ROWS)
+            if anyback:
+                rise &= ~back[fix]
+            if rise.any():
+                rows = fix[rise]
+                c, new_lo, new_hi = _sweep_up(y[:, rows], v[:, rows], same[rows], kk[rows], tf[rise], af[rise],
+                                              hif[rise], m)
+                cand[rows] = c
+                lo[rows], hi[rows] = new_lo, new_hi
+        if anyback:                                                # scoring's step from the last point
+            cand[back] = _halved(st["t"][back], st["n"][back] / st["d"][back] * stepadj)
+            bad |= back
         # quadratic convergence: after a Newton step of relative size sqrt(threshold) the error left
-        # is about threshold·tau², below what scoring's own stop leaves; cubic after Halley's step
-        st["done"] = ~bad & ~back & (np.abs(cand - t) <= np.where(halley, cubic, early) * cand)
-        st["newt"], st["n"], st["dn"], st["t"], st["adj"] = ~bad, n, dn, t, adj
-        slope[st["row"]] = stepadj * dn / d                      # F'(tau²) - 1, kept for the verdict
-        return np.where(stay, t, cand)
+        # is about threshold·tau², below what scoring's own stop leaves
+        done = ~bad & (np.abs(cand - t) <= early * cand)
+        if swept is not None:
+            done[swept] = True
+        st["done"] = done
+        st["newt"], st["n"], st["dn"], st["d"], st["t"] = ~bad, n, dn, d, t
+        slope[st["row"]] = dn / d * stepadj                        # F'(tau²) - 1, kept for the verdict
+        np.copyto(cand, t, where=stay)
+        return cand
 
-    scratch = _Scratch(4)
-    passes: list[int] = []
+    scratch = r.work.scratch(_ITER, 4)
     nan = np.full(k.size, np.nan)
     state = {"start": t0.copy(), "lo": np.zeros(k.size), "hi": np.full(k.size, np.inf),
              "newt": np.zeros(k.size, dtype=bool), "plain": np.zeros(k.size, dtype=bool), "n": nan, "dn": nan,
-             "t": nan, "adj": nan, "row": np.arange(k.size)}
+             "t": nan, "d": nan, "row": np.arange(k.size)}
     slope = np.zeros(k.size)
     cap = min(NEWTON_CAP, maxiter)
     t, ok, iters = _iterate(r, multi, newton, thr, cap, state, rel=ulps)
     t = np.where(multi, np.maximum(t, 0.0), 0.0)
     conv = ok & _scoring_would_converge(t, t0, slope, thr, maxiter)
     for i in np.flatnonzero(multi & ~ok):                    # the few rows Newton did not settle
-        one = single_tau2(r.y[i][r.mask[i]], r.v[i][r.mask[i]], m, **ctl)
+        real = slice(None) if r.full else r.mask[:, i]
+        one = single_tau2(r.y[real, i], r.v[real, i], m, **ctl)
         t[i], conv[i], iters[i] = one.tau2, one.converged, iters[i] + one.iterations
-    w = np.add(r.v, t[:, None])                           # final weights, kept for the result
+    w = np.add(r.v, t)                                    # final weights, kept for the result
     np.divide(1.0, w, out=w)
-    s = _sum(w)
+    s = _colsum(w)
     mean = None
     if m in ("ML", "REML"):
         t, s, mean = _global_max(r, t, w, s, m, scratch)
     a, b = scratch.get(w.shape)[:2]
-    s2 = _sum(np.multiply(w, w, out=a))
+    s2 = _colsum(np.multiply(w, w, out=a))
     if m == "ML":
         se = np.sqrt(2.0 / s2)
     elif m == "REML":
-        se = np.sqrt(2.0 / _trp_trpp(s, s2, _sum(np.multiply(a, w, out=b)))[1])
+        se = np.sqrt(2.0 / _trp_trpp(s, s2, _colsum(np.multiply(a, w, out=b)))[1])
     else:
         se = np.sqrt(2.0 * k * k / np.maximum(k - 1, 1)) / s
     return t, se, conv, iters, w, s, mean
+
+
+def _score_numerator(y, v, same, kk, t, m):
+    """The score numerator N of :func:`_score_parts` alone (a third of its work), for (width × rows)
+    y and v at tau² = t."""
+    w = v + t
+    np.divide(1.0, w, out=w)
+    s = _colsum(w)
+    e = y - np.where(same, y[0], _colsum(w * y) / s)
+    if m == "EB":
+        return _colsum(w * e * e) * (kk / (kk - 1)) - kk
+    np.multiply(w, e, out=e)
+    uu = _colsum(np.multiply(e, e, out=e))
+    if m == "ML":
+        return uu - s
+    return uu - (s - _colsum(np.multiply(w, w, out=w)) / s)
+
+
+def _sweep_down(y, v, same, kk, t, n, floor, m):
+    """Rows whose score is negative at ``t`` with no root bracketed below: the score at t/2, t/4, ...
+    down to below ``floor`` and at 0, all in one pass (every point a column of its own).
+
+    Why: scoring heads down from t and stops at the first root it meets; the halving points are
+    where the batch would otherwise look one pass at a time (a root shows as a sign change).
+    Returns (next tau², new lower and upper bracket, rows settled at 0): the first point with a
+    non-negative score brackets the root with the point above it (next tau² by regula falsi); no
+    such point settles the row at the boundary."""
+    need = np.clip(np.ceil(np.log2(t / floor)), 1, 60).astype(int)   # halvings to get below floor
+    reps = need + 1                                                   # and the boundary itself
+    starts = np.concatenate([[0], np.cumsum(reps)[:-1]])
+    total = int(reps.sum())
+    row = np.repeat(np.arange(t.size), reps)
+    j = np.arange(total) - starts[row] + 1
+    points = np.where(j <= need[row], np.ldexp(t[row], -j), 0.0)
+    vals = _score_numerator(y.take(row, axis=1), v.take(row, axis=1), same[row], kk[row], points, m)
+    first = np.minimum.reduceat(np.where(vals >= 0.0, np.arange(total), total), starts)
+    found = first < total
+    at = np.minimum(first, total - 1)
+    inner = found & (first > starts)                                 # a point above it was looked at
+    lo = np.where(found, points[at], 0.0)
+    above = np.where(inner, points[at - 1], t)
+    n_above = np.where(inner, vals[at - 1], n)
+    n_lo = vals[at]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        falsi = lo - n_lo * (above - lo) / (n_above - n_lo)
+    falsi = np.where(np.isfinite(falsi) & (falsi > lo) & (falsi < above), falsi, 0.5 * (lo + above))
+    return np.where(found, falsi, 0.0), lo, np.where(found, above, t), ~found
+
+
+def _sweep_up(y, v, same, kk, t, step, top, m):
+    """Rows whose score is positive at ``t`` while Newton would head down (the score still rising):
+    the score at t + step·2^j, j = 0, 1, ... below ``top`` (the bracket's upper end, where the score
+    is negative; inf when none is known yet), all in one pass.
+
+    Why: scoring creeps up from t by steps of about ``step`` and stops at the first root above; a
+    root shows as a sign change between two of these points. Returns (next tau², lower and upper
+    bracket): the last point below the first non-positive score and that point (or ``top``)."""
+    span = np.where(np.isfinite(top), (top - t) / step, 2.0 ** (UP_POINTS - 1))
+    need = np.clip(np.ceil(np.log2(np.maximum(span, 1.0))), 1, UP_POINTS).astype(int)
+    starts = np.concatenate([[0], np.cumsum(need)[:-1]])
+    total = int(need.sum())
+    row = np.repeat(np.arange(t.size), need)
+    j = np.arange(total) - starts[row]
+    points = t[row] + np.ldexp(step[row], j)
+    inside = points < top[row]
+    vals = _score_numerator(y.take(row, axis=1), v.take(row, axis=1), same[row], kk[row], points, m)
+    first = np.minimum.reduceat(np.where((vals <= 0.0) & inside, np.arange(total), total), starts)
+    found = first < total
+    at = np.minimum(first, total - 1)
+    # the highest point below the sign change (or below the top) with a positive score
+    last_pos = np.maximum.reduceat(np.where((vals > 0.0) & inside & (np.arange(total) < np.where(found, first, total)[row]),
+                                            np.arange(total), -1), starts)
+    lo = np.where(last_pos >= 0, points[np.maximum(last_pos, 0)], t)
+    hi = np.where(found, points[at], top)
+    n_lo = np.where(last_pos >= 0, vals[np.maximum(last_pos, 0)], np.nan)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        falsi = lo - n_lo * (hi - lo) / (vals[at] - n_lo)
+    ok = found & np.isfinite(falsi) & (falsi > lo) & (falsi < hi)
+    cand = np.where(ok, falsi, np.where(np.isfinite(hi), 0.5 * (lo + hi), lo))
+    return cand, lo, hi
 
 
 def _scoring_would_converge(t, t0, slope, thr: float, maxiter: int) -> np.ndarray:
@@ -492,10 +678,10 @@ def _global_max(r: _Rows, t, w, s, m, scratch: _Scratch):
         return t, s, None
     e, a = scratch.get(w.shape)[:2]
     w0, s0, _, _, q0 = r.fixed()
-    b = np.where(r.same, r.y[:, 0], _sum(np.multiply(w, r.y, out=a)) / s)
-    np.subtract(r.y, b[:, None], out=e)
+    b = np.where(r.same, r.y[0], _colsum(np.multiply(w, r.y, out=a)) / s)
+    np.subtract(r.y, b, out=e)
     np.multiply(w, e, out=a)
-    wee = _sum(np.multiply(a, e, out=a))
+    wee = _colsum(np.multiply(a, e, out=a))
     logs = _log_ratio_sum(t, w0, a)
     gain = -0.5 * (logs + wee - q0)                           # loglik(t) - loglik(0)
     if m == "REML":
@@ -503,10 +689,10 @@ def _global_max(r: _Rows, t, w, s, m, scratch: _Scratch):
     drop = (gain < 0.0) & (t > 0)
     if not drop.any():
         return t, s, b
-    w[drop] = w0[drop]
+    w[:, drop] = w0[:, drop]
     s, b = s.copy(), b.copy()
     s[drop] = s0[drop]
-    b[drop] = np.where(r.same[drop], r.y[drop, 0], _sum(w0[drop] * r.y[drop]) / s0[drop])
+    b[drop] = np.where(r.same[drop], r.y[0, drop], _colsum(w0[:, drop] * r.y[:, drop]) / s0[drop])
     return np.where(drop, 0.0, t), s, b
 
 
@@ -515,13 +701,13 @@ def _log_ratio_sum(t, w0, a):
 
     Why a product: one log per row instead of one per study (log is the costliest step of the
     boundary check). A row whose product leaves the float range sums log1p terms instead."""
-    np.multiply(t[:, None], w0, out=a)
+    np.multiply(t, w0, out=a)
     np.add(a, 1.0, out=a)
     with np.errstate(over="ignore", under="ignore"):
-        out = np.log(np.multiply.reduce(a, axis=1))
+        out = np.log(np.multiply.reduce(a, axis=0))
     wild = ~np.isfinite(out)
     if wild.any():
-        out[wild] = _sum(np.log1p(t[wild, None] * w0[wild]))
+        out[wild] = _colsum(np.log1p(t[wild] * w0[:, wild]))
     return out
 
 
@@ -552,14 +738,62 @@ def _pm(r: _Rows, ctl):
         nt = np.where(bad, 0.5 * (st["lo"] + st["hi"]), nt)
         return np.where(f == 0, t, nt)
 
-    scratch = _Scratch(2)
+    scratch = r.work.scratch(_ITER, 2)
     state = {"lo": np.zeros(k.size), "hi": np.full(k.size, hi_end)}
     t, conv, iters = _iterate(r, need, step, float(ctl["tol"]), int(ctl["maxiter"]), state,
                               rel=4 * np.finfo(float).eps)
     t[too_high] = np.nan
     conv[too_high] = False
-    se = np.sqrt(2.0 * k * k / np.maximum(k - 1, 1)) / _sum(r.w(t))
+    se = np.sqrt(2.0 * k * k / np.maximum(k - 1, 1)) / _colsum(r.w(t))
     return t, se, conv, iters
+
+
+#: integer degrees of freedom up to this use the finite series in :func:`chi2_sf`
+SERIES_DF = 60
+#: beyond this statistic exp(-x/2) underflows while the tail may still be a representable number
+SERIES_X = 1400.0
+
+
+def chi2_sf(df: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """P(X > x) for X ~ chi-square with integer ``df`` (arrays of one length).
+
+    Why not only ``scipy.special.chdtrc``: it evaluates the incomplete gamma function at about
+    120 ns a value, the costliest single step of a DL batch. For integer df the tail is a finite
+    sum (Abramowitz & Stegun 26.4.4-5): even df = 2m, e^(-h) Σ_{j<m} h^j/j!; odd df = 2m + 1,
+    erfc(√h) + e^(-h) Σ_{j=1..m} h^(j-1/2)/Γ(j+1/2), with h = x/2. A batch has few distinct df,
+    so each is a handful of vector operations; positive terms only, so it agrees with scipy to a
+    few ulps (tested). Large df or x go to scipy."""
+    df = np.asarray(df)
+    x = np.asarray(x, dtype=float)
+    out = np.empty(x.shape)
+    series = (df <= SERIES_DF) & (df >= 1) & (x <= SERIES_X)
+    if not series.all():
+        rest = ~series
+        out[rest] = special.chdtrc(df[rest], x[rest])
+        if not series.any():
+            return out
+    idx = np.flatnonzero(series)
+    order = idx[np.argsort(df[idx], kind="stable")]
+    sorted_df = df[order]
+    values, starts = np.unique(sorted_df, return_index=True)
+    for d, lo, hi in zip(values.tolist(), starts.tolist(), [*starts[1:].tolist(), order.size]):
+        sel = order[lo:hi] if hi - lo < x.size else slice(None)
+        h = 0.5 * x[sel]
+        term = np.exp(-h)
+        if d % 2 == 0:
+            total = term.copy()
+            for j in range(1, d // 2):
+                term *= h / j
+                total += term
+        else:
+            root = np.sqrt(h)
+            total = special.erfc(root)
+            term *= root * (2.0 / np.sqrt(np.pi))              # e^(-h) h^(1/2) / Γ(3/2)
+            for j in range(1, d // 2 + 1):
+                total += term
+                term *= h / (j + 0.5)
+        out[sel] = total
+    return out
 
 
 def pool_many(yi, vi, method: str = "REML", test: str = "z", level: float = 95, **control) -> BatchResult:
@@ -579,12 +813,14 @@ def pool_many(yi, vi, method: str = "REML", test: str = "z", level: float = 95, 
 
 def _pool_many(yi, vi, method, test, level, control) -> BatchResult:
     y, v, mask = _rows(yi, vi)
+    work = _Work((y.shape[1], y.shape[0]))
+    y, v, mask = _columns(y, v, mask, work)
     m = normalise_method(method)
     t_name = "knha" if str(test).lower() in ("knha", "t", "hk", "hksj") else str(test).lower()
     if t_name not in ("z", "knha"):
         raise MetaError(f"unknown test {test!r}; use z or knha")
     ctl = {**DEFAULT_CONTROL, **control}
-    r = _Rows(y, v, mask)
+    r = _Rows(y, v, mask, work)
     n = r.k.size
     conv = np.ones(n, dtype=bool)
     iters = np.zeros(n, dtype=int)
@@ -600,15 +836,15 @@ def _pool_many(yi, vi, method, test, level, control) -> BatchResult:
     se_tau2 = np.where(single | (m == "EE"), np.nan, se_tau2)
     k = r.k.astype(float)
     w = r.w(tau2) if w is None else w
-    s = _sum(w) if s is None else s
+    s = _colsum(w) if s is None else s
     b = r.mean(w, s) if b is None else b
     se = np.sqrt(1.0 / s)
     alpha = 1.0 - float(level) / 100.0
     knha = (t_name == "knha") & ~single
     df = np.where(knha, k - 1, np.nan)
     if knha.any():
-        e = y - b[:, None]
-        s2w = _sum(w * e * e) / np.maximum(k - 1, 1)
+        e = y - b
+        s2w = _colsum(w * e * e) / np.maximum(k - 1, 1)
         se = np.where(knha, np.sqrt(s2w / s), se)
     crit = np.full(n, special.ndtri(1 - alpha / 2))
     if knha.any():   # t quantiles are costly: one per distinct df
@@ -621,7 +857,7 @@ def _pool_many(yi, vi, method, test, level, control) -> BatchResult:
         p[knha] = 2 * special.stdtr(k[knha] - 1, -np.abs(stat[knha]))
     _, s0, s0_2, _, q0 = r.fixed()
     q = np.where(single, 0.0, q0)
-    q_p = np.where(single, 1.0, special.chdtrc(np.maximum(k - 1, 1), q))
+    q_p = np.where(single, 1.0, chi2_sf(np.maximum(r.k - 1, 1), q))
     trp = s0 - s0_2 / s0
     with np.errstate(divide="ignore", invalid="ignore"):
         vt = np.where(single, 0.0, (k - 1) / trp)

@@ -7,7 +7,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import meta
 from meta import pool, pool_many
@@ -360,9 +361,9 @@ def test_back_transform_inverts_escalc(pairs, measure):
 
 @pytest.mark.parametrize("method", ["ML", "REML", "EB"])
 def test_pool_many_score_derivatives_match_central_differences(method):
-    """The batch's Halley/Newton steps rest on analytic first and second derivatives of the score
-    numerator: both must agree with central differences of the function one order lower."""
-    from meta.batch import _Scratch, _score_parts
+    """The batch's Newton steps rest on analytic derivatives of the score numerator N and of the
+    information D: each must agree with central differences of the function one order lower."""
+    from meta.batch import _score_numerator, _score_parts, _Scratch
 
     rng = np.random.default_rng(5)
     v = rng.uniform(0.01, 0.5, (6, 8))
@@ -371,10 +372,86 @@ def test_pool_many_score_derivatives_match_central_differences(method):
     same, kk, h = np.zeros(6, dtype=bool), np.full(6, 8.0), 1e-5
 
     def parts(t):
-        return [np.copy(x) for x in _score_parts(*cols, same, kk, np.full(6, t), method, _Scratch(4))]
+        return [np.copy(x) for x in _score_parts(*cols, same, kk, np.full(6, t), method, _Scratch(4), curv=True)]
 
     for t in (0.02, 0.3):
-        _, _, dn, ddn = parts(t)
+        n, _, dn, dd, ddn = parts(t)
         up, down = parts(t + h), parts(t - h)
         np.testing.assert_allclose((up[0] - down[0]) / (2 * h), dn, rtol=1e-6)
+        np.testing.assert_allclose((up[1] - down[1]) / (2 * h), dd, rtol=1e-6)
         np.testing.assert_allclose((up[2] - down[2]) / (2 * h), ddn, rtol=1e-6)
+        # the numerator alone (the sweeps' function) is the same N
+        np.testing.assert_allclose(_score_numerator(*cols, same, kk, np.full(6, t), method), n, rtol=1e-12)
+
+
+@pytest.mark.parametrize("method", ["ML", "REML", "EB"])
+def test_pool_many_sweeps_reach_the_single_fit_root(method, monkeypatch):
+    """Rows whose score creeps down to the boundary or up from it are settled by the sweeps
+    (every halving or doubling point in one pass). Those rows must end where metafor's scoring,
+    run alone, ends: same tau², same converged verdict. The sweeps must actually have run."""
+    import meta.batch as mb
+
+    calls = {"down": 0, "up": 0}
+    down, up = mb._sweep_down, mb._sweep_up
+
+    def count(kind, fn):
+        def wrapped(*a, **kw):
+            calls[kind] += 1
+            return fn(*a, **kw)
+        return wrapped
+
+    monkeypatch.setattr(mb, "_sweep_down", count("down", down))
+    monkeypatch.setattr(mb, "_sweep_up", count("up", up))
+    rng = np.random.default_rng(20261122)          # the benchmark's generator: ~1/3 of rows end at 0
+    v = rng.uniform(0.01, 0.5, (1500, 10))
+    y = rng.normal(0.0, np.sqrt(v + 0.1))
+    b = pool_many(y, v, method=method)
+    assert calls["down"] > 0 and (calls["up"] > 0 or method != "ML")   # this seed has ML rows rising from 0
+    for i in range(len(y)):
+        f = rma(y[i], v[i], method)
+        assert b.converged[i] == f.converged, f"row {i}"
+        if f.converged:
+            np.testing.assert_allclose([b.tau2[i], b.estimate[i]], [f.tau2, f.estimate], rtol=1e-8, atol=1e-10,
+                                       err_msg=f"row {i}")
+
+
+def test_pool_many_keeps_no_reference_to_its_work_memory():
+    """pool_many reuses its work arrays between calls (and per thread): a result must not change
+    when the next call runs, and concurrent calls in threads give the sequential answers."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    rng = np.random.default_rng(8)
+    sets = []
+    for _ in range(4):
+        v = rng.uniform(0.01, 0.5, (300, 7))
+        sets.append((rng.normal(0.0, np.sqrt(v + 0.2)), v))
+    first = pool_many(*sets[0], method="REML")
+    kept = {f: np.copy(getattr(first, f)) for f in FIELDS}
+    weights = first.weights.copy()
+    for y, v in sets[1:]:
+        pool_many(y, v, method="REML")
+    for f, a in kept.items():
+        np.testing.assert_array_equal(getattr(first, f), a, err_msg=f)
+    np.testing.assert_array_equal(first.weights, weights)
+    alone = [pool_many(y, v, method="ML").tau2 for y, v in sets]
+    with ThreadPoolExecutor(4) as pool:
+        together = list(pool.map(lambda s: pool_many(*s, method="ML").tau2, sets * 3))
+    for i, t in enumerate(together):
+        np.testing.assert_array_equal(t, alone[i % 4])
+
+
+def test_chi2_tail_series_agrees_with_scipy():
+    """The batch's chi-square tail (finite series for integer df) against scipy's chdtrc, including
+    the df and x where it hands over to scipy."""
+    from scipy import special
+
+    from meta.batch import chi2_sf
+
+    x = np.concatenate([[0.0, 1e-300, 1e-12], np.logspace(-8, np.log10(2500), 300)])
+    for df in [*range(1, 70), 120, 500]:
+        got = chi2_sf(np.full(x.size, df), x)
+        want = special.chdtrc(df, x)
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-300, err_msg=f"df {df}")
+    mixed = np.array([1, 9, 9, 2, 61, 9, 4])
+    q = np.array([3.2, 8.0, 30.0, 0.1, 70.0, 1500.0, 4.0])
+    np.testing.assert_allclose(chi2_sf(mixed, q), special.chdtrc(mixed, q), rtol=1e-12, atol=1e-300)
