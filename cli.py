@@ -124,6 +124,15 @@ def _report_failures(failures) -> None:
         err.print(f"[red]failed[/red] {line}", markup=True, highlight=False, soft_wrap=True)
 
 
+def _report_warnings(warnings) -> None:
+    """One stderr line per reading warning, naming the file (a recovered or OCR'd text, pages without text)."""
+    from rich.markup import escape
+
+    err = _stderr()
+    for path, line in warnings:
+        err.print(f"[yellow]warning[/yellow] {escape(f'{path}: {line}')}", markup=True, highlight=False, soft_wrap=True)
+
+
 def run_extraction(paths, workers: int = 1, cache=None, scheduler=None, ocr: bool = False):
     """Extract rows from papers with a progress bar (files, pages/s, failures); the pipeline's result."""
     from extract.batch import SchedulerError
@@ -163,6 +172,7 @@ def cmd_extract(args) -> int:
     if getattr(args, "workspace", None):
         return cmd_extract_workspace(args)  # the review workspace block below
     result = run_extraction(paths, workers=args.workers, cache=args.cache, scheduler=args.scheduler, ocr=args.ocr)
+    _report_warnings(result.warnings)
     _report_failures(result.failures)
     rows = result.rows
     if args.output:

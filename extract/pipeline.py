@@ -32,6 +32,11 @@ from .fields.safety import safety_rows
 from .rows import COLUMNS, make_frame
 from .vocab import Vocab, load_vocab
 
+# Rows from text a reader recovered or recognised, rather than read from the file's text layer:
+# each row says so, since a guessed or misrecognised character can change a figure.
+RECOVERED_FLAG = "text recovered from a damaged PDF (guessed characters and positions): check against the source"
+OCR_FLAG = "text recognised by OCR: check every figure against the page image"
+
 STUDY_COLUMNS = ("study_id", "source", "doi", "pmid", "title", "first_author", "year", "journal",
                  "design", "multicenter", "evidence_level")
 _NUMERIC = ("events", "total", "person_time", "reported_value")
@@ -46,6 +51,7 @@ class ExtractionResult:
     documents: list[Document] = field(default_factory=list)
     failures: list[tuple[str, str]] = field(default_factory=list)
     guidance: dict[str, dict] = field(default_factory=dict)  # source → recommendations and citations (guidelines, reviews)
+    warnings: list[tuple[str, str]] = field(default_factory=list)  # (path, line) for each reading warning of a document
 
 
 @lru_cache(maxsize=None)
@@ -144,7 +150,17 @@ def extract_document(doc: Document, vocab: Vocab | None = None) -> list[dict]:
     if not rows:
         rows = [_complete({"evidence": _study_evidence(doc, facts), "confidence": _study_confidence(facts),
                            "flags": ["no study numbers found"]}, study)]
+    recovered = reading_flags(doc)
+    for r in rows:
+        r["flags"] = list(dict.fromkeys(r["flags"] + recovered))
     return rows
+
+
+def reading_flags(doc: Document) -> list[str]:
+    """The flags every row of ``doc`` carries when its text was recovered (a salvaged PDF) or
+    recognised (OCR) rather than read from a text layer."""
+    extra = doc.metadata.extra
+    return [flag for key, flag in (("salvaged", RECOVERED_FLAG), ("ocr", OCR_FLAG)) if extra.get(key)]
 
 
 def _prove_totals(rows: list[dict], cohort_rows: list[dict]) -> None:
@@ -378,4 +394,5 @@ def extract_paths(paths: Iterable[str | Path], workers: int = 1, cache: Any = No
     return ExtractionResult(rows=make_frame(records), documents=documents,
                             failures=[(p, err) for p, _, _, err in results if err is not None],
                             guidance={d.source: d.metadata.extra["guidance"] for d in documents
-                                      if "guidance" in d.metadata.extra})
+                                      if "guidance" in d.metadata.extra},
+                            warnings=[(p, w) for p, _, d, _ in results if d is not None for w in d.warnings])

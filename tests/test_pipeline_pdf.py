@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from extract.pipeline import extract_paths
+from extract.pipeline import RECOVERED_FLAG, extract_paths
 
 CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
 pytestmark = pytest.mark.skipif(not (CORPUS / "pdf").is_dir(), reason="../shared/corpus/pdf is absent (shared corpus not mounted)")
@@ -20,9 +20,18 @@ def result():
 
 def test_bad_files_fail_alone_with_a_reason(result):
     failed = {Path(p).name: reason for p, reason in result.failures}
-    assert set(failed) == {"empty.pdf", "not_a_pdf.pdf", "comella2024_truncated.pdf"}
+    assert set(failed) == {"empty.pdf", "not_a_pdf.pdf"}
     assert all(reason.startswith(str(CORPUS / "bad")) and "\n" not in reason for reason in failed.values())
-    assert set(result.rows["study_id"]) == {"comella2024", "okuracar2024"}
+    assert set(result.rows["source"]) == {"comella2024_front_immunol.pdf", "okuracar2024_scand_j_immunol.pdf",
+                                          "comella2024_truncated.pdf"}
+
+
+def test_truncated_file_gives_flagged_rows_and_one_warning(result):
+    """The truncated PDF is not a failure: its recovered pages give rows, each flagged, and a warning."""
+    warned = [w for p, w in result.warnings if Path(p).name == "comella2024_truncated.pdf" and "recovered" in w]
+    assert len(warned) == 1
+    for _, row in result.rows.iterrows():
+        assert (RECOVERED_FLAG in json.loads(row["flags"])) == (row["source"] == "comella2024_truncated.pdf")
 
 
 def test_quotes_are_exact_with_pages(result):
@@ -42,7 +51,7 @@ def _one(rows, **match):
 
 
 def test_comella_pdf_facts(result):
-    rows = result.rows[result.rows["study_id"] == "comella2024"]
+    rows = result.rows[result.rows["source"] == "comella2024_front_immunol.pdf"]  # (the truncated copy is another)
     assert list(_one(rows, outcome="treated")["events"]) == [96]
     assert list(_one(rows, outcome="enrolled")["events"]) == [103]
     sie = _one(rows, outcome="serious_infection", group="overall")

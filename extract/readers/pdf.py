@@ -40,7 +40,11 @@ def read_pdf(path: str | Path, data: bytes, password: str | None = None) -> Docu
         raise EmptyFile(name)
     pdf = open_pdf(name, data, password)
     if pdf is None:
-        pages, info, warnings = read_with_plumber(name, data, password)
+        try:
+            pages, info, warnings = read_with_plumber(name, data, password)
+        except Corrupt as exc:  # page tree or fonts lost (a cut download): what the content streams hold
+            from .pdf_salvage import salvage_document  # (imported only for such files)
+            return salvage_document(name, data, exc)
     else:
         warnings = []
         try:
