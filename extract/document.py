@@ -20,8 +20,9 @@ Offsets are Python string indices into ``doc.text``; ``doc.quote(start, end)`` i
 from __future__ import annotations
 
 import bisect
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -85,6 +86,19 @@ class Table:
     header: list[list[str]] = field(default_factory=list)
     cells: list[Cell] = field(default_factory=list)
     footnotes: str = ""
+
+    def __getattr__(self, name: str) -> Any:
+        """A field a loader deferred, built on first access and then kept as a plain attribute.
+
+        Why: the document cache (:mod:`extract.cache`) loads a table without building its
+        DataFrame and cells, which cost more to rebuild than the rest of a cached Document;
+        they are built only if someone reads ``frame`` / ``cells``. Only called for names not
+        already set, so a parsed table (every field set) never comes here.
+        """
+        deferred = self.__dict__.get("_deferred")
+        if deferred is not None and name in deferred:
+            return self.__dict__.setdefault(name, deferred[name]())
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def cell(self, row: int, col: int) -> Cell | None:
         for c in self.cells:

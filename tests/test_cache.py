@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 import extract.cache as cache_mod
-import extract.readers as readers
+from extract import readers
 from extract.cache import DocumentCache, default_dir
 from extract.readers import read
 
@@ -37,7 +37,7 @@ def parses(monkeypatch):
 
 
 def entries(directory: Path) -> list[Path]:
-    return sorted(directory.glob("*/*.pickle"))
+    return sorted(directory.glob("*/*.entry"))
 
 
 def test_hit_returns_equal_document_without_parsing(paper, tmp_path, parses):
@@ -82,7 +82,7 @@ def test_new_version_is_reread(paper, tmp_path, parses, monkeypatch, which):
     if which == "litmeta_version":
         monkeypatch.setattr(cache_mod, "litmeta_version", lambda: "999.0")
     else:
-        monkeypatch.setattr(cache_mod, "reader_version", lambda kind: "changed")
+        monkeypatch.setattr(cache_mod, "reader_version", lambda: "changed")
     read(paper, cache=store)
     read(paper, cache=store)
     assert len(parses) == 2  # one miss for the new version, then a hit
@@ -136,8 +136,26 @@ def test_markup_documents_round_trip(tmp_path):
     assert len(entries(store)) == 2
 
 
-def test_key_depends_on_kind_and_bytes(tmp_path):
+def test_key_depends_on_the_bytes_and_versions_only(tmp_path, monkeypatch):
     c = DocumentCache(tmp_path)
-    assert c.key(b"abc", "text") != c.key(b"abd", "text")
-    assert c.key(b"abc", "text") != c.key(b"abc", "html")
-    assert c.key(b"abc", "text") == c.key(b"abc", "text")
+    assert c.key(b"abc") != c.key(b"abd")
+    assert c.key(b"abc") == c.key(b"abc")
+    before = c.key(b"abc")
+    monkeypatch.setattr(cache_mod, "reader_version", lambda: "another reader")
+    assert c.key(b"abc") != before
+
+
+def test_a_hit_does_not_sniff_the_bytes(paper, tmp_path, monkeypatch):
+    """The key is the bytes and versions: a cached read never pays for sniffing the input
+    (for a long text file that costs more than the rest of a hit)."""
+    from extract import readers
+
+    store = tmp_path / "cache"
+    first = read(paper, cache=store)
+    sniffed = []
+    real = readers.sniff
+    monkeypatch.setattr(readers, "sniff", lambda data: sniffed.append(1) or real(data))
+    again = read(paper, cache=store)
+    assert again.text == first.text and sniffed == []
+    read(paper)                                  # without a cache the reader is chosen by sniffing
+    assert sniffed == [1]

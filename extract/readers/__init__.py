@@ -86,7 +86,8 @@ def read(path: str | Path, cache: bool | str | Path | None = None, password: str
         raise ReadError(str(path), exc.strerror or str(exc)) from None
     if not data.strip():
         raise EmptyFile(str(path))
-    kind = sniff(data)
+    # a cached read needs no sniffing (the key is the bytes); the reader is chosen on a miss
+    kind = sniff(data) if ocr or not cache else None
     if ocr and kind == "pdf":
         try:
             return read(path, cache=cache, password=password)
@@ -97,12 +98,12 @@ def read(path: str | Path, cache: bool | str | Path | None = None, password: str
             doc.source = path.name
             doc.sha256 = hashlib.sha256(data).hexdigest()
             return doc
-    if cache is None or cache is False or kind in ("binary", "xml"):
+    if not cache:
         doc = parse(path, data, kind, password)
     else:
         from ..cache import DocumentCache
         doc = DocumentCache(None if cache is True else cache).get_or_parse(
-            path, data, kind, lambda: parse(path, data, kind, password))
+            path, data, lambda: parse(path, data, kind or sniff(data), password))
     doc.source = path.name
     if not doc.sha256:
         doc.sha256 = hashlib.sha256(data).hexdigest()
