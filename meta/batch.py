@@ -835,7 +835,9 @@ def _pool_many(yi, vi, method, test, level, control) -> BatchResult:
     tau2 = np.where(single, 0.0, tau2)
     se_tau2 = np.where(single | (m == "EE"), np.nan, se_tau2)
     k = r.k.astype(float)
-    w = r.w(tau2) if w is None else w
+    if w is None:                                # fresh memory: the result keeps it
+        w = np.add(r.v, tau2)
+        np.divide(1.0, w, out=w)
     s = _colsum(w) if s is None else s
     b = r.mean(w, s) if b is None else b
     se = np.sqrt(1.0 / s)
