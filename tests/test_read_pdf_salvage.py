@@ -27,10 +27,14 @@ from extract.readers.pdf_guess import UNKNOWN, choose_orders, plausibility
 from tests.conftest import ROOT
 
 # Measured on the current corpus build: the four complete pages of the truncated Comella PDF
-# match the intact PDF's pages at word-sequence ratios 0.975, 0.987, 0.992, 0.993 (the misses
-# are unknown ff/ffi ligature glyphs, a space-like glyph of a one-glyph font, and a space pdfium
-# generates after a superscript); the partial page's recovered words match at 0.99.
-PAGE_RATIO = 0.95
+# match the intact PDF's pages at word-sequence ratios 0.975, 1.0, 1.0, 1.0 (page 1 misses only
+# the spaces pdfium generates after superscripts, "Mariani^3 ," where the stream has "Mariani^3,");
+# the partial page's recovered words all match. Before the space and ligature guesses: 0.975,
+# 0.987, 0.992, 0.993 and 0.994.
+PAGE_RATIO = 0.97
+PAGE_RATIO_NO_SUPERSCRIPTS = 0.995  # pages 2-4 (one missed word of page 3's 354 still passes)
+SPACE_GLYPHS = 7  # the tagpdf space font's glyphs: TABLE 1, TABLE 2, TABLE 3, (n = 13), (n = 83)
+LIGATURE_GLYPHS = 19  # 16 ff (glyph id 230) and 3 ffi (231) in the NimbusRoman text
 BOX_TOLERANCE = 1.5  # points: recovered glyph boxes against pdfium's (measured: x exact, bottom 0.6 pt high)
 
 
@@ -75,9 +79,10 @@ def test_truncated_text_matches_the_intact_pdf_page_by_page(comella):
         sm = difflib.SequenceMatcher(None, wg, wb, autojunk=False)
         if pb.number in partial:  # what was recovered of the page is the page, in order
             matched = sum(b.size for b in sm.get_matching_blocks())
-            assert matched / len(wb) >= PAGE_RATIO, pb.number
+            assert matched / len(wb) >= PAGE_RATIO_NO_SUPERSCRIPTS, pb.number
         else:
-            assert sm.ratio() >= PAGE_RATIO, (pb.number, sm.ratio())
+            floor = PAGE_RATIO if pb.number == 1 else PAGE_RATIO_NO_SUPERSCRIPTS
+            assert sm.ratio() >= floor, (pb.number, sm.ratio())
         assert pb.header == pg.header
 
 
@@ -90,6 +95,53 @@ def test_truncated_key_facts_are_recovered(comella):
         assert figure in good.text  # the figure is in the intact paper, and on a recovered page
         assert [p.number for p in bad.pages if figure in bad.text[p.start:p.end]] == \
             [p.number for p in good.pages if figure in good.text[p.start:p.end] and p.number <= bad.n_pages]
+
+
+def test_space_font_glyph_breaks_words_like_pdfiums_space(comella):
+    """tagpdf draws some interword spaces with a one-glyph LM Roman font: read as spaces from where
+    they stand, "TABLE 1" and "(n = 13)" come out as in the intact paper, and the tables keep their labels."""
+    bad, good = comella
+    facts = bad.metadata.extra["salvaged"]
+    assert facts["space_glyphs"] == SPACE_GLYPHS
+    assert f"{SPACE_GLYPHS} read as spaces" in _salvage_warnings(bad)[0]
+    spaces = [name for name, d in facts["decoding"].items() if d.startswith("a space (guessed")]
+    assert len(spaces) == 1 and f"{SPACE_GLYPHS} time(s)" in facts["decoding"][spaces[0]]
+    for phrase in ("TABLE 1 Clinical features", "TABLE 2 Clinical features", "TABLE 3 SIE incidence",
+                   "(n = 13)", "(n = 83)"):
+        assert phrase in bad.text and phrase in good.text, phrase
+    assert "TABLE" + UNKNOWN not in bad.text and "n" + UNKNOWN + "=" not in bad.text
+    assert [t.label for t in bad.tables] == [t.label for t in good.tables if t.page <= bad.n_pages] \
+        == ["Table 1", "Table 2", "Table 3"]
+    assert [t.caption[:40] for t in bad.tables] == [t.caption[:40] for t in good.tables if t.page <= bad.n_pages]
+
+
+def test_ff_and_ffi_ligatures_read_where_their_widths_confirm_them(comella):
+    bad, good = comella
+    facts = bad.metadata.extra["salvaged"]
+    assert facts["unknown_glyphs"] == 0 and UNKNOWN not in bad.text
+    assert facts["ligature_glyphs"] == LIGATURE_GLYPHS
+    read_as = [d for d in facts["decoding"].values() if "230 as ff, 231 as ffi" in d]
+    assert len(read_as) == 1 and "URW base35" in read_as[0]
+    for word in ("effects", "efficacy", "Differences", "affiliated", "Hoffbrand"):
+        assert word in bad.text and word in good.text, word
+
+
+def test_truncated_rows_are_the_intact_papers_rows(comella):
+    """Every row of the intact paper (all its evidence lies on the five recovered pages) comes out of
+    the truncated file with the same values and quotes; no false row (before the space guess an
+    unlabelled "TABLE�1" caption ran into the Results sentence and gave serious_infection 51/96)."""
+    bad, good = comella
+
+    def key(r):
+        values = tuple(str(r.get(k)) for k in ("group", "group_type", "population", "intervention", "outcome",
+                                               "events", "unit", "total", "person_time", "time_unit",
+                                               "reported_value", "reported_scale", "ci_low", "ci_high"))
+        return values + tuple((e["quote"], e["page"]) for e in r["evidence"])
+
+    rows_bad, rows_good = extract_document(bad), extract_document(good)
+    assert all(max(e["page"] for e in r["evidence"]) <= bad.n_pages for r in rows_good)
+    assert sorted(map(key, rows_bad)) == sorted(map(key, rows_good))
+    assert not [r for r in rows_bad if r["outcome"] == "serious_infection" and r["events"] == 51]
 
 
 def test_truncated_boxes_lie_in_the_page_and_near_pdfiums(comella):
@@ -228,6 +280,88 @@ def test_matplotlib_pdf_cut_after_its_content_stream(fonttype, decoding):
     assert [ln.split() for ln in doc.text.strip().split("\n")] == [ln.split() for ln in lines]
 
 
+def _runs(lines: list[tuple[float, list[tuple[bytes, bytes, float | None]]]], size: float = 10.0) -> bytes:
+    """A content stream drawing every piece as a run of its own at the position the one before it
+    ends, as LuaLaTeX with tagpdf writes words and spaces: ``(font, codes, advance)`` per piece, the
+    advance in points (None: the codes' Helvetica widths, for one-byte WinAnsi text)."""
+    from pdfminer.fontmetrics import FONT_METRICS
+
+    widths = FONT_METRICS["Helvetica"][1]
+    out = [b"BT"]
+    for y, pieces in lines:
+        x = 72.0
+        for font, codes, advance in pieces:
+            out.append(b"/%s %g Tf 1 0 0 1 %.3f %.3f Tm <%s> Tj" % (font, size, x, y, codes.hex().encode()))
+            x += advance if advance is not None else sum(widths[chr(c)] for c in codes) * size / 1000
+    out.append(b"ET")
+    return b"\n".join(out) + b"\n"
+
+
+def _pieces(*words: str) -> list[tuple[bytes, bytes, float | None]]:
+    out = []
+    for k, w in enumerate(words):
+        out += ([(b"F1", b" ", None)] if k else []) + [(b"F1", w.encode("cp1252"), None)]
+    return out
+
+
+SPACE = (b"F3", b"\x81", 2.78)  # a one-glyph font no order reads, set where a space goes (0.278 em)
+PROSE = [(500.0 - 14 * k, _pieces(*line.split())) for k, line in enumerate((
+    "The rate of serious infections was low in the patients who were treated with sirolimus",
+    "and there were no deaths during the follow-up of the whole cohort of this study"))]
+
+
+@pytest.mark.parametrize("apart, spaces", [(False, 3), (True, 0)])
+def test_one_glyph_font_set_between_words_is_read_as_a_space(apart, spaces):
+    """The space guess reads where a glyph stands, not what the file calls its font: set between two
+    words, abutting the first, it is a space; one more occurrence set apart from the word before
+    (``apart``: after a space) keeps all its glyphs unknown; a one-glyph font opening lines (a
+    bullet) stays unknown."""
+    bullet = (b"F4", b"\x81", 10.0)
+    lines = [(700.0, _pieces("TABLE") + [SPACE] + _pieces("1", "Clinical", "features")),
+             (680.0, [(b"F1", b"(n", None), SPACE, (b"F1", b"=", None), SPACE, (b"F1", b"13)", None)]),
+             (640.0, [bullet] + _pieces("First", "item")), (620.0, [bullet] + _pieces("Second", "item"))]
+    if apart:
+        lines.append((660.0, _pieces("and", "the") + [(b"F1", b" ", None), SPACE] + _pieces("rest")))
+    data, cut = handmade_pdf([_runs(lines + PROSE)])
+    doc = read_pdf("cut.pdf", data[:cut])
+    facts = doc.metadata.extra["salvaged"]
+    assert facts["space_glyphs"] == spaces
+    assert facts["unknown_glyphs"] == 2 + (4 if apart else 0)  # the bullets, and the unread font's glyphs
+    assert UNKNOWN + " First item" in doc.text and UNKNOWN + " Second item" in doc.text
+    if spaces:
+        assert "TABLE 1 Clinical features" in doc.text and "(n = 13)" in doc.text
+        assert facts["decoding"]["F3"].startswith("a space (guessed") and "3 time(s)" in facts["decoding"]["F3"]
+        assert "a space" not in facts["decoding"]["F4"]
+    else:
+        assert "TABLE 1" not in doc.text and not any(d.startswith("a space") for d in facts["decoding"].values())
+
+
+@pytest.mark.parametrize("ffi_width, ligatures", [(844, 4), (700, 2)])
+def test_glyph_ids_230_231_read_as_ff_ffi_only_when_their_advances_match(ffi_width, ligatures):
+    """Glyph ids (CFF standard order, Times widths) drawn word by word as LuaLaTeX does: 230 and 231
+    are the URW fonts' ff (605) and ffi (844); an advance that does not match leaves the glyph unknown."""
+    from pdfminer.fontmetrics import FONT_METRICS
+
+    widths = FONT_METRICS["Times-Roman"][1]
+    lig = {"\ufb00": (230, 605), "\ufb03": (231, ffi_width)}
+    text = ("The e\ufb00ects of sirolimus were di\ufb00erent in the patients with e\ufb03cacy that was "
+            "good and the e\ufb03cacy of the drug was high in all of the patients of the study")
+    pieces = []
+    for k, word in enumerate(text.split()):
+        if k:
+            pieces.append((b"F5", b"\x00\x01", widths[" "] / 100))
+        codes = b"".join((lig[c][0] if c in lig else ord(c) - 31).to_bytes(2, "big") for c in word)
+        pieces.append((b"F5", codes, sum(lig[c][1] if c in lig else widths[c] for c in word) / 100))
+    data, cut = handmade_pdf([_runs([(700.0, pieces[:40]), (686.0, pieces[40:])])])
+    doc = read_pdf("cut.pdf", data[:cut])
+    facts = doc.metadata.extra["salvaged"]
+    assert facts["ligature_glyphs"] == ligatures and facts["unknown_glyphs"] == 4 - ligatures
+    assert "The effects of sirolimus were different" in doc.text
+    assert ("efficacy" in doc.text) == (ligatures == 4) and ("e" + UNKNOWN + "cacy" in doc.text) == (ligatures == 2)
+    assert "230 as ff" in facts["decoding"]["F5"] and ("231 as ffi" in facts["decoding"]["F5"]) == (ligatures == 4)
+    assert facts["metrics"]["F5"].startswith("Times-Roman (fitted")
+
+
 def test_plausibility_prefers_text_over_misread_codes():
     assert plausibility("the rate of serious infections was low") > 0.9
     assert plausibility("$PNF\x01MMB\x01UIF") < 0.5
@@ -261,6 +395,27 @@ def test_bytes_without_content_streams_still_give_the_one_line_corrupt(shared):
             read_pdf("x.pdf", data)
         msg = str(info.value)
         assert "\n" not in msg and msg.startswith("x.pdf: corrupt or truncated PDF (neither pdfium nor pdfminer")
+
+
+@pytest.mark.parametrize("target", ["salvage_pages", "_assemble"])
+def test_a_failing_salvage_gives_one_corrupt_line_naming_the_file(tmp_path, monkeypatch, target):
+    """A bug in the salvage (or bytes it did not foresee) must not reach the user as a traceback, nor
+    hide behind the parsers' refusal: one Corrupt line that names the file and the failure's type."""
+    import extract.readers.pdf_salvage as salvage
+
+    def broken(*args, **kwargs):
+        raise ZeroDivisionError("float division by zero\nin a second line")
+
+    data, cut = handmade_pdf([PAGE1])
+    path = tmp_path / "cut.pdf"
+    path.write_bytes(data[:cut])
+    monkeypatch.setattr(salvage, target, broken)
+    with pytest.raises(Corrupt) as info:
+        read(path)
+    msg = str(info.value)
+    assert "\n" not in msg and msg.startswith(f"{path}: corrupt or truncated PDF (damaged")
+    assert "could not be salvaged" in msg and msg.endswith(": ZeroDivisionError)")
+    assert isinstance(info.value.__cause__, ZeroDivisionError)  # kept for whoever debugs it
 
 
 # --- (d) rows and the command line ------------------------------------------------------------------

@@ -13,7 +13,10 @@ What is recovered, and what is guessed (the Document says so in ``warnings`` and
   off by the truncation gives a partial page. A page drawn from several content streams comes
   out as several pages, and text drawn inside form XObjects is lost.
 - characters: decoded by a glyph order guessed per font (``pdf_guess``); unknown glyphs are
-  U+FFFD and counted.
+  U+FFFD and counted. Two more guesses read where glyphs stand (counted in ``space_glyphs`` and
+  ``ligature_glyphs``): a one-glyph font set between words like a space is a space, which breaks
+  words as a space glyph does for pdfium; glyph ids 230-232 whose measured advances match the URW
+  fonts' ff, ffi, ffl are those ligatures.
 - positions: the text state operators are run as a viewer would (BT ET Tf Tm Td TD T* TL Tc Tw
   Tz Ts Tj TJ ' " and q Q cm), with advance widths from standard font metrics; each glyph's
   box spans the metrics' ascent to descent, as pdfium's loose boxes do. The page size is not
@@ -42,9 +45,13 @@ from .pdf_content import PAINT_OPS, PATH_OPS, operations, text_streams
 from .pdf_guess import (
     UNKNOWN,
     FontGuess,
+    Placed,
     Sample,
     choose_orders,
+    confirm_ligatures,
     fit_metrics,
+    guess_space_fonts,
+    space_candidates,
     standard_metrics,
 )
 from .pdf_pages import PageData
@@ -97,15 +104,19 @@ class _Page:
     spaced: list[bool] = field(default_factory=list)
     paths: list[tuple[float, float, float, float]] = field(default_factory=list)
     unknown: int = 0
+    spaces: int = 0  # glyphs of space fonts (pdf_guess.guess_space_fonts), read as spaces
+    ligatures: int = 0  # glyphs read as ligatures by pdf_guess.confirm_ligatures
 
 
 class _Interpreter:
     """Runs a page's operations. With ``samples`` it only measures: each run of one font between
     two positions the stream sets on one baseline becomes a :class:`Sample` for fitting metrics."""
 
-    def __init__(self, fonts: dict[bytes, FontGuess], samples: list[Sample] | None = None) -> None:
-        self.fonts, self.samples = fonts, samples
+    def __init__(self, fonts: dict[bytes, FontGuess], samples: list[Sample] | None = None,
+                 trace: list[Placed] | None = None) -> None:
+        self.fonts, self.samples, self.trace = fonts, samples, trace
         self.metrics = standard_metrics()
+        self.runs = 0  # show operations run so far (a Placed glyph's ``run``)
 
     def run(self, ops: list[tuple[bytes, list]]) -> _Page:
         page = _Page()
@@ -138,8 +149,8 @@ class _Interpreter:
                     if op == b"TD":
                         gs.tl = -_num(args, 1)
                     new = _mul((1, 0, 0, 1, _num(args, 0), _num(args, 1)), tlm)
-                if sample is not None and sample.parts and abs(new[5] - tm[5]) < 0.01 and new[0] > 0:
-                    sample.measured = (new[4] - sample.start) / new[0]
+                if sample is not None and sample.parts and abs(new[5] - tm[5]) < 0.01 and tm[0] > 0:
+                    sample.measured = (new[4] - sample.start) / tm[0]  # in the run's own scale (Tm's a)
                     self.samples.append(sample)
                 tlm = tm = new
                 sample = self._sample(gs, tm)
@@ -204,6 +215,7 @@ class _Interpreter:
         fs, th = gs.size, gs.th
         lo, hi = met.descent * fs + gs.rise, met.ascent * fs + gs.rise
         place = self.samples is None
+        self.runs += 1
         for part in parts:
             if isinstance(part, float):
                 tx = -part / 1000 * fs * th
@@ -218,15 +230,29 @@ class _Interpreter:
                 w = met.width(text)
                 if sample is not None:
                     sample.parts.append(text)
+                    if text == UNKNOWN:
+                        sample.unknown.append(code)
+                if self.trace is not None:
+                    self._place(gs, tm, font, code, text, w * fs * th)
                 if text == " ":
                     spaced = True
+                    page.spaces += font.space > 0
                 elif place and text.strip():
                     self._glyph(page, text, _mul(tm, gs.ctm), w * fs * th, lo, hi, spaced)
                     spaced = False
                     page.unknown += text == UNKNOWN
+                    page.ligatures += code in font.ligatures
                 tx = (w * fs + gs.tc + (gs.tw if one_byte and code == 32 else 0.0)) * th
                 tm = (tm[0], tm[1], tm[2], tm[3], tm[4] + tx * tm[0], tm[5] + tx * tm[1])
         return tm, spaced
+
+    def _place(self, gs: _State, tm: Matrix, font: FontGuess, code: int, text: str, advance: float) -> None:
+        """Record where a glyph of horizontal text starts and ends on its baseline (user space)."""
+        a, b, c, d, e, f = _mul(tm, gs.ctm)
+        if abs(b) > 1e-6 or abs(c) > 1e-6 or a <= 0:
+            return  # rotated or mirrored text: not read by the space guess
+        y = f + d * gs.rise
+        self.trace.append(Placed(gs.font, code, text, self.runs, e, e + a * advance, y, gs.size * d))
 
     @staticmethod
     def _glyph(page: _Page, text: str, m: Matrix, width: float, lo: float, hi: float, spaced: bool) -> None:
@@ -331,6 +357,15 @@ def salvage_pages(data: bytes) -> Salvage | None:
     for ops in page_ops:
         _Interpreter(fonts, samples).run(ops)
     fit_metrics(fonts, samples)
+    confirm_ligatures(fonts, samples)
+    candidates = space_candidates(shown, fonts)
+    if candidates:  # where their glyphs stand says whether they are spaces
+        traces: list[list[Placed]] = []
+        for ops in page_ops:
+            traces.append([])
+            _Interpreter(fonts, trace=traces[-1]).run(ops)
+        for name, n in guess_space_fonts(traces, candidates).items():
+            fonts[name].space = n
     found = [(s, p) for s, p in zip(streams, (_Interpreter(fonts).run(ops) for ops in page_ops)) if p.chars]
     if not found:
         return None
@@ -346,27 +381,40 @@ def salvage_pages(data: bytes) -> Salvage | None:
         "streams": [s.number for s, _ in found],
         "characters": sum(len(p.chars) for _, p in found),
         "unknown_glyphs": unknown,
+        "space_glyphs": sum(p.spaces for _, p in found),
+        "ligature_glyphs": sum(p.ligatures for _, p in found),
         "decoding": {name: a["decoding"] for name, a in about.items()},
         "metrics": {name: a["metrics"] for name, a in about.items()},
         "page_size": [round(width, 2), round(height, 2), f"{size_name} (guessed)"],
     }
     where = f"page {partial[0]} partial" if partial == [len(pages)] else f"pages {', '.join(map(str, partial))} partial"
+    placed = [f"{facts[k]} {what}" for k, what in (("space_glyphs", "read as spaces"),
+                                                     ("ligature_glyphs", "as ligatures")) if facts[k]]
+    placed_note = f"; {' and '.join(placed)} by their placement and widths" if placed else ""
     warning = (f"damaged or truncated PDF that pdfium and pdfminer cannot parse: {len(pages)} page(s) recovered "
                f"from its content streams{f' ({where})' if partial else ''} without their fonts, so characters "
-               f"are decoded by a guessed glyph order ({unknown} unknown glyph(s) shown as U+FFFD) and positions "
-               f"and page size ({size_name}) are estimated: check the text against the source")
+               f"are decoded by a guessed glyph order ({unknown} unknown glyph(s) shown as U+FFFD{placed_note}) "
+               f"and positions and page size ({size_name}) are estimated: check the text against the source")
     return Salvage(pages, warning, facts)
 
 
 def salvage_document(path: str, data: bytes, refused: Corrupt) -> Document:
-    """The Document of a file both parsers refused, from its content streams; ``refused`` is raised
-    unchanged when no page with text can be recovered."""
+    """The Document of a file both parsers refused, from its content streams.
+
+    ``refused`` (the parsers' Corrupt) is raised unchanged when no stream draws text. When the
+    salvage itself fails (an exception here is a bug in it, or bytes it did not foresee), a
+    Corrupt that says so, with the exception's type, is raised instead: one line naming the file,
+    the failure kept as its ``__cause__`` for whoever debugs it.
+    """
     try:
         found = salvage_pages(data)
-    except Exception:  # noqa: BLE001 - bytes too broken even for this: the parsers' refusal stands
-        found = None
-    if found is None:
-        raise refused
-    doc = _assemble(Path(path).name, found.pages, {}, [found.warning])
+        if found is None:
+            raise refused
+        doc = _assemble(Path(path).name, found.pages, {}, [found.warning])
+    except Corrupt:
+        raise
+    except Exception as exc:  # the user gets one line, never a traceback
+        raise Corrupt(path, "damaged: pdfium and pdfminer cannot parse it, and it could not be salvaged "
+                            f"from its content streams: {type(exc).__name__}") from exc
     doc.metadata.extra["salvaged"] = found.facts
     return doc
