@@ -114,6 +114,20 @@ def test_events_and_patients_with_events_are_two_rows():
     assert_proof(doc, rows)
 
 
+def test_an_outcome_in_another_clause_does_not_claim_a_count():
+    """A demographic count in a parenthesis is not a count of an outcome named in the next clause;
+    the same outcome right after a count in its own clause still is."""
+    doc = make("Ninety-six patients were treated with sirolimus. A total of 103 patients (51 female patients, 53%) "
+               "with a median age of 9 years (IQR 10) were identified, and patients with and without SIEs were compared. "
+               "Of the 96 treated patients, 13 (13.5%) had severe infectious events.")
+    ctx = context_for(doc)
+    rows = safety_rows(ctx, cohort(ctx))
+    assert not [r for r in rows if r["events"] == 51]
+    (sie,) = by_outcome(rows, "serious_infection", unit="patients")
+    assert (sie["events"], sie["total"]) == (13, 96)
+    assert_proof(doc, rows)
+
+
 def test_rate_without_matching_events_says_so():
     doc = make("A total of 60 patients were treated. Serious infections occurred at 0.90 per 100 patient-years.")
     ctx = context_for(doc)

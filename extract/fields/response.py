@@ -30,6 +30,13 @@ TIME_POINT = re.compile(r"\b(?:at|after|within|by)\s+(?:(?:\d+|one|two|three|fou
 _DERIVED_PCT = re.compile(r"(?P<p>\d+(?:[.\u00b7]\d+)?)\s?%\s+(?P<of>of\s+(?:them|these|those)\s+)?", re.I)
 
 
+#: an outcome named after a count belongs to it only within this many characters and within its
+#: clause: "103 patients (51 female patients, 53%) with a median age of 9 years were identified,
+#: and patients with and without SIEs were compared" gives no serious-infection count of 51
+AFTER_REACH = 80
+_CLAUSE_BREAK = re.compile(r";|,\s+(?:and|but|whereas|while)\b")
+
+
 def outcome_for(ctx: Context, sent: Sentence, start: int, end: int, prev_end: int, next_start: int,
                 labels: tuple[str, ...]) -> tuple[str, Term] | None:
     """The outcome a count at ``[start, end)`` belongs to: named before it in its clause, else right after."""
@@ -43,7 +50,8 @@ def outcome_for(ctx: Context, sent: Sentence, start: int, end: int, prev_end: in
         if {"response_complete", "response_partial"} <= names and "response_overall" not in names:
             return "response_complete_or_partial", before[0]
         return before[-1].label, before[-1]
-    after = [t for t in found if end <= t.start < next_start and ";" not in ctx.doc.text[end:t.start]]
+    after = [t for t in found if end <= t.start < min(next_start, end + AFTER_REACH)
+             and not _CLAUSE_BREAK.search(ctx.doc.text[end:t.start])]
     if after:
         return after[0].label, after[0]
     return None
