@@ -4,9 +4,11 @@
     python benchmarks/read_bench.py --quick    # corpus PDFs + first 60 pages of the large file
     ... --no-processes                         # skip the 1- vs 2-worker-process lines
 
-Prints pages/s of the whole reader (text flow, tables, metadata) and of pdfplumber's
-``extract_text()`` (text only, no tables) over the same pages, their ratio, and the peak
-memory (tracemalloc, Python allocations) of reading the 300-page PDF; then the
+Prints pages/s of the whole reader (text flow, tables, metadata), of pdfplumber's
+``extract_text()`` (text only, no tables) and of bare pypdfium2 (page load, text page and
+``get_text_range``, nothing else: the floor pdfium sets on this machine) over the same
+pages, with the reader as a multiple of pdfplumber and as a fraction of bare pypdfium2, and
+the peak memory (tracemalloc, Python allocations) of reading the 300-page PDF; then the
 process-level throughput of the reader and of the whole extraction (``extract --workers``)
 with 1 and 2 worker processes over the same files.
 """
@@ -80,6 +82,24 @@ def _plumber(files: list[tuple[str, bytes]]) -> tuple[int, float]:
     return pages, time.perf_counter() - t
 
 
+def _bare_pdfium(files: list[tuple[str, bytes]]) -> tuple[int, float]:
+    """pypdfium2 alone: each page loaded, its text page built and its text read, then closed."""
+    pages, t = 0, time.perf_counter()
+    for _, data in files:
+        pdf = pdfium.PdfDocument(data)
+        try:
+            for i in range(len(pdf)):
+                page = pdf[i]
+                textpage = page.get_textpage()
+                textpage.get_text_range(0, textpage.count_chars())
+                textpage.close()
+                page.close()
+                pages += 1
+        finally:
+            pdf.close()
+    return pages, time.perf_counter() - t
+
+
 def main() -> None:
     if not SHARED.exists():
         sys.exit(f"{SHARED} not found")
@@ -90,13 +110,17 @@ def main() -> None:
     files = [(p.name, p.read_bytes()) for p in sorted((SHARED / "pdf").glob("*.pdf"))]
     files.append(("large.pdf", big))
     read_pdf("warm-up.pdf", files[0][1])  # imports and first-call costs out of the timing
+    _bare_pdfium(files[:1])
     n, t_reader = _reader(files)
     rss = _max_rss_mb()  # before pdfplumber runs: the reader's own footprint
+    n_bare, t_bare = _bare_pdfium(files)
     _, t_plumber = _plumber(files)
     print(f"pages: {n}")
     print(f"litmeta reader (text + tables): {n / t_reader:8.1f} pages/s  ({t_reader:.2f} s)")
     print(f"pdfplumber extract_text():      {n / t_plumber:8.1f} pages/s  ({t_plumber:.2f} s)")
+    print(f"bare pypdfium2 (load + text):   {n_bare / t_bare:8.1f} pages/s  ({t_bare:.2f} s)")
     print(f"ratio reader / pdfplumber:      {t_plumber / t_reader:8.1f}x")
+    print(f"reader / bare pypdfium2:        {(n / t_reader) / (n_bare / t_bare):8.2f}  (the reader's speed as a fraction of pdfium's floor)")
     tracemalloc.start()
     doc = read_pdf("large.pdf", big)
     _, peak = tracemalloc.get_traced_memory()

@@ -1,4 +1,11 @@
-"""Text with a box per character, built piece by piece in reading order."""
+"""Text with a box per character, built piece by piece in reading order.
+
+The PDF reader writes whole lines of words at a time. Each character's box is a row of
+the page's glyph array (or NaN for a character the writer inserted: a space, a caret, a
+line break, a tab), so instead of a list entry per character the builder records, per
+page, the sequence of words written (a list ``extend`` per line); the rows of all their
+characters are computed with numpy when the page is done.
+"""
 from __future__ import annotations
 
 import numpy as np
@@ -6,59 +13,131 @@ import numpy as np
 _NAN4 = np.full((1, 4), np.nan)
 
 
+class PageWords:
+    """The arrays of one page that :meth:`TextBuilder.put_words` draws from.
+
+    ``start``/``end``: each word's glyph rows; ``prefixed``: whether the word is written
+    with one inserted character before it (a caret or a space) when it is not the first
+    of a run; ``sup``: superscript words (their spans are recorded). A sentinel entry
+    (index ``len(start)``) stands for an inserted character.
+    """
+
+    def __init__(self, boxes: np.ndarray, start: np.ndarray, end: np.ndarray,
+                 prefixed: np.ndarray, sup: np.ndarray) -> None:
+        self.src = np.vstack([boxes, _NAN4])  # row -1: the NaN box of inserted characters
+        self.start = np.append(start, 0).astype(np.intp)
+        self.end = np.append(end, 0).astype(np.intp)
+        self.prefixed = np.append(prefixed, True).astype(np.intp)
+        self.sup = np.append(sup, False).astype(bool)
+        self.sentinel = len(start)
+
+
+_NO_PAGE = PageWords(np.zeros((0, 4)), np.zeros(0, np.intp), np.zeros(0, np.intp),
+                     np.zeros(0, bool), np.zeros(0, bool))
+
+
 class TextBuilder:
-    """Accumulates text pieces and their ``(len, 4)`` boxes; inserted text gets NaN boxes."""
+    """Accumulates text and its ``(len, 4)`` boxes; inserted text gets NaN boxes.
+
+    Superscript spans (the characters of ``sup`` words, without their caret) are
+    collected in ``superscripts`` as ``(start, end)`` pairs, complete after :meth:`flush`.
+    """
 
     def __init__(self) -> None:
         self._text: list[str] = []
         self._boxes: list[np.ndarray] = []
+        self.superscripts: list[tuple[int, int]] = []
         self.pos = 0
-        # pending text whose boxes are rows of a page's glyph array (-1: inserted, NaN box)
-        self._src = np.full((1, 4), np.nan)
-        self._pt: list[str] = []
-        self._pi: list[int] = []
+        self._page = _NO_PAGE
+        self._start = 0  # text position where the pending pieces start
+        self._pt: list[str] = []  # pending text pieces
+        self._seq: list[int] = []  # pending words (page indices; the sentinel for an inserted char)
+        self._first: list[int] = []  # positions in _seq of each run's first word ...
+        self._first_pre: list[int] = []  # ... and whether it is prefixed there
+        self._drop: list[int] = []  # positions in _seq of words written without their last char
 
-    def set_source(self, glyph_boxes: np.ndarray) -> None:
-        """Boxes for :meth:`put` are rows of this array from now on (one page's glyphs)."""
+    @property
+    def page(self) -> PageWords:
+        return self._page
+
+    def set_page(self, page: PageWords) -> None:
+        """Words given to :meth:`put_words` are of this page from now on."""
         self.flush()
-        self._src = np.vstack([glyph_boxes, np.full((1, 4), np.nan)])
+        self._page = page
 
-    def put(self, text: str, rows: list[int]) -> None:
-        """Append ``text`` whose character ``k`` has the box ``glyph_boxes[rows[k]]`` (-1: none).
+    def put_words(self, text: str, ids: list[int], first_prefixed: bool, drop_last: bool,
+                  newline: bool = False) -> None:
+        """Append ``text``, the words ``ids`` of the current page as one run: the first word
+        with one inserted character before it if ``first_prefixed``, each other one if its
+        ``prefixed`` flag says so, and the last without its last character if ``drop_last``;
+        then an inserted line break if ``newline``. ``text`` must be exactly those characters
+        (this is checked at :meth:`flush`)."""
+        seq = self._seq
+        self._first.append(len(seq))
+        self._first_pre.append(1 if first_prefixed else 0)
+        seq.extend(ids)
+        if drop_last:
+            self._drop.append(len(seq) - 1)
+        if newline:
+            seq.append(self._page.sentinel)
+        if text:
+            self._pt.append(text)
+            self.pos += len(text)
 
-        Cheaper than :meth:`add` for many small pieces: boxes are gathered once per flush.
-        """
-        if len(rows) != len(text):
-            raise ValueError(f"{len(text)} characters but {len(rows)} box rows")
-        self._pt.append(text)
-        self._pi.extend(rows)
-        self.pos += len(text)
+    def put_runs(self, text: str, ids: list[int], firsts: list[int], first_prefixed: list[int]) -> None:
+        """Append ``text``: several runs at once, ``ids`` their words one after another (the
+        page's sentinel for each inserted character), ``firsts`` the position in ``ids`` of
+        each run's first word and ``first_prefixed`` (0/1) whether it is prefixed there."""
+        base = len(self._seq)
+        self._first.extend([base + k for k in firsts] if base else firsts)
+        self._first_pre.extend(first_prefixed)
+        self._seq.extend(ids)
+        if text:
+            self._pt.append(text)
+            self.pos += len(text)
+
+    def put(self, text: str) -> None:
+        """Append inserted characters (NaN boxes)."""
+        if text:
+            self._seq.extend([self._page.sentinel] * len(text))
+            self._pt.append(text)
+            self.pos += len(text)
 
     def flush(self) -> None:
-        if self._pt:
-            self._text.append("".join(self._pt))
-            self._boxes.append(self._src[np.asarray(self._pi, dtype=np.intp)])
-            self._pt, self._pi = [], []
-
-    def add(self, text: str, boxes: np.ndarray | None = None) -> tuple[int, int]:
-        """Append ``text``; ``boxes`` must have one row per character (None: inserted text)."""
-        if not text:
-            return self.pos, self.pos
-        self.flush()
-        if boxes is None:
-            boxes = np.repeat(_NAN4, len(text), axis=0)
-        elif len(boxes) != len(text):
-            raise ValueError(f"{len(text)} characters but {len(boxes)} boxes")
-        start = self.pos
+        if not self._pt and not self._seq:
+            return
+        page = self._page
+        seq = np.array(self._seq, dtype=np.intp)
+        pre = page.prefixed[seq]
+        pre[self._first] = self._first_pre
+        s = page.start[seq]
+        e = page.end[seq]
+        if self._drop:
+            e[self._drop] -= 1
+        lens = pre + (e - s)
+        text = "".join(self._pt)
+        total = int(lens.sum())
+        if total != len(text):
+            raise ValueError(f"{len(text)} characters but {total} box rows")
+        offsets = np.cumsum(lens) - lens
+        rows = np.repeat(s - pre - offsets, lens) + np.arange(total)
+        rows[offsets[pre.astype(bool)]] = -1
         self._text.append(text)
-        self._boxes.append(boxes)
-        self.pos += len(text)
-        return start, self.pos
+        self._boxes.append(page.src[rows])
+        sup = np.flatnonzero(page.sup[seq])
+        if len(sup):  # a superscript is always prefixed (by its caret)
+            a = self._start + offsets[sup] + 1
+            self.superscripts.extend(zip(a.tolist(), (a + (e[sup] - s[sup])).tolist()))
+        self._start = self.pos
+        self._pt, self._seq, self._first, self._first_pre, self._drop = [], [], [], [], []
 
     def last_char(self) -> str:
-        if self._pt:
-            return self._pt[-1][-1]
-        return self._text[-1][-1] if self._text else ""
+        for piece in reversed(self._pt):
+            return piece[-1]  # pending pieces are never empty
+        for piece in reversed(self._text):
+            if piece:
+                return piece[-1]
+        return ""
 
     def build(self) -> tuple[str, np.ndarray]:
         self.flush()

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass
-from itertools import compress
 
 import numpy as np
 import pypdfium2.raw as pdfium_c
@@ -33,6 +32,7 @@ class Glyphs:
     chars: list[str]
     box: np.ndarray  # (n, 4) float64
     space_before: np.ndarray  # (n,) bool
+    string: str | None = None  # "".join(chars) when known (so words are cut from it)
 
     def __len__(self) -> int:
         return len(self.chars)
@@ -54,7 +54,12 @@ def load_glyphs(textpage, page_top: float) -> Glyphs:
     distinct = set(text)
     hidden = [ord(c) for c in distinct if c == " " or not c.isprintable()]
     codes = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
-    keep = ~np.isin(codes, hidden) if hidden else np.ones(len(codes), bool)
+    if len(hidden) > 8:
+        keep = ~np.isin(codes, hidden)
+    else:  # usually a handful: one comparison each is cheaper than np.isin
+        keep = np.ones(len(codes), bool)
+        for code in hidden:
+            keep &= codes != code
     ia = np.flatnonzero(keep)
     out = loose_char_boxes(raw_page, ia)
     # PDF y grows upwards; flip to distances from the top of the page
@@ -66,10 +71,12 @@ def load_glyphs(textpage, page_top: float) -> Glyphs:
     space_before = np.zeros(len(ia), bool)
     if len(ia) > 1:
         space_before[1:] = np.diff(ia) > 1
-    chars = list(compress(text, keep.tolist()))
+    kept = codes[ia].tobytes().decode("utf-32-le", "surrogatepass")  # the kept characters, in order
+    chars = list(kept)
     if not _LIGATURES.isdisjoint(distinct):
         chars, box, space_before = _expand_ligatures(chars, box, space_before)
-    return Glyphs(chars, box, space_before)
+        return Glyphs(chars, box, space_before)
+    return Glyphs(chars, box, space_before, kept)
 
 
 def _expand_ligatures(chars: list[str], box: np.ndarray, space_before: np.ndarray):

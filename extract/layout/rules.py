@@ -5,12 +5,7 @@ are given in pdfplumber's own format so its algorithm runs on them unchanged.
 """
 from __future__ import annotations
 
-import ctypes
-from itertools import compress
-
-import pypdfium2.raw as pdfium_c
-
-from .rawpdfium import object_types
+from .rawpdfium import small_path_bounds
 
 THIN = 2.0  # a path thinner than this (points) is a rule
 MIN_LEN = 5.0
@@ -30,17 +25,7 @@ def page_edges(page, page_top: float) -> list[dict]:
     wrapping each of a page's thousand objects in Python costs more than the page's text.
     """
     edges: list[dict] = []
-    raw_page = page.raw
-    l, b_, r, t_ = (ctypes.c_float() for _ in range(4))
-    path = pdfium_c.FPDF_PAGEOBJ_PATH
-    objs, types = object_types(raw_page)
-    for addr in compress(objs, [t == path for t in types]):  # text pages: few paths, one C loop
-        obj = ctypes.cast(addr, pdfium_c.FPDF_PAGEOBJECT)
-        if pdfium_c.FPDFPath_CountSegments(obj) > 6:
-            continue
-        if not pdfium_c.FPDFPageObj_GetBounds(obj, l, b_, r, t_):
-            continue
-        left, bottom, right, top = l.value, b_.value, r.value, t_.value
+    for left, bottom, right, top in small_path_bounds(page.raw, 6):  # a C loop over the objects
         x0, x1, t, b = left, right, page_top - top, page_top - bottom
         w, h = x1 - x0, b - t
         if h <= THIN and w >= MIN_LEN:

@@ -16,12 +16,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from .stats import median
-from .xycut import lines_of
+from .xycut import edge_lines_of
 
 EDGE_BAND = 0.12  # fraction of the page height where running matter may stand
 MAX_LINES = 3
 MIN_SHARE = 0.4  # a fragment must recur on this share of the pages (body text repeats less)
-_PAGENO = re.compile(r"^(?:page\s*)?[#ivxlc]{1,6}(?:\s*(?:of|/)\s*#+)?$", re.I)
+_PAGENO = re.compile(r"^(?:page\s*)?[#ivxlc]{1,6}(?:\s*(?:of|/)\s*#+)?$", re.IGNORECASE)
 
 
 @dataclass
@@ -58,9 +58,9 @@ def _edge_lines(page: int, texts: list[str], box: np.ndarray, keep: np.ndarray, 
     idx = np.flatnonzero(keep)
     if len(idx) == 0:
         return []
-    lines = lines_of(box, idx)
+    heads, feet = edge_lines_of(box, idx, MAX_LINES + 1)  # lines[:4] and lines[::-1][:4]
     out = []
-    for where, seq in (("head", lines[: MAX_LINES + 1]), ("foot", lines[::-1][: MAX_LINES + 1])):
+    for where, seq in (("head", heads), ("foot", feet)):
         group: list[np.ndarray] = []
         for depth, ln in enumerate(seq[:MAX_LINES]):
             b = box[ln]

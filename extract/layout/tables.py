@@ -1,18 +1,20 @@
 """Tables on a page: pdfplumber's table finder run on pdfium's words and rules.
 
-pdfplumber's algorithm (edges → intersections → cells → tables) is used as is, but fed
-with a light page object built from the words and rules already read with pdfium, so a
-table page costs milliseconds instead of a full pdfminer parse. Ruled tables use the
-"lines" strategy; three-line tables (three horizontal rules, no verticals) are cropped
-to their outer rules and read with the "text" strategy.
+pdfplumber's algorithm (edges → intersections → cells → tables) is used on the words and
+rules already read with pdfium, so a table page costs milliseconds instead of a full
+pdfminer parse. Ruled tables use the "lines" strategy, run by :func:`.cells.ruled_tables`
+(the same tables, computed on tuples); three-line tables (three horizontal rules, no
+verticals) are cropped to their outer rules and read with the "text" strategy by
+pdfplumber's TableFinder fed with a light page object.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import numpy as np
-from .cells import FastTableFinder as TableFinder
 
+from .cells import FastTableFinder as TableFinder
+from .cells import ruled_tables
 from .rules import three_line_groups
 from .words import Words
 from .xycut import lines_of
@@ -68,21 +70,34 @@ def _collect(words: Words, table, pad: float = 0.5, spill: np.ndarray | None = N
         return None
     sub = words.box[inside]
     cx, cy = (sub[:, 0] + sub[:, 2]) / 2, (sub[:, 1] + sub[:, 3]) / 2
+    grid = [row.cells for row in table.rows]
+    boxes = [cell for cells in grid for cell in cells if cell is not None]
+    if boxes:  # every cell against every word at once; a cell's words stay in page order
+        c = np.array(boxes, dtype=float)
+        hit = ((cx >= c[:, 0:1] - pad) & (cx <= c[:, 2:3] + pad)
+               & (cy >= c[:, 1:2] - pad) & (cy <= c[:, 3:4] + pad))
+        ends = np.cumsum(hit.sum(axis=1)).tolist()
+        found = inside[np.nonzero(hit)[1]]
+    k, start = 0, 0
     rows = []
-    for row in table.rows:
-        cells = []
-        for cell in row.cells:
+    for cells in grid:
+        out = []
+        for cell in cells:
             if cell is None:
-                cells.append(None)
+                out.append(None)
                 continue
-            x0, top, x1, bottom = cell
-            sel = inside[(cx >= x0 - pad) & (cx <= x1 + pad) & (cy >= top - pad) & (cy <= bottom + pad)]
-            cells.append(sel)
-        rows.append(cells)
+            out.append(found[start:ends[k]])
+            start = ends[k]
+            k += 1
+        rows.append(out)
+    box = words.box
     if spill is not None:
         left = _attach_spill(words, table, rows, np.setdiff1d(spill, inside))
         inside = np.setdiff1d(np.union1d(inside, spill), left)
-    rows = [[None if c is None else lines_of(words.box, c) for c in r] for r in rows]
+        rows = [[None if c is None else lines_of(box, c) for c in r] for r in rows]
+    else:  # most cells hold one word or none: one line or none (what lines_of gives)
+        rows = [[None if c is None else [c] if len(c) == 1 else lines_of(box, c) if len(c) else []
+                 for c in r] for r in rows]
     return PageTable(tuple(float(v) for v in table.bbox), rows, inside)
 
 
@@ -123,8 +138,11 @@ def _useful(pt: PageTable, words: Words, table) -> bool:
         return False
     borders = sorted({round(c[0], 1) for row in table.rows for c in row.cells if c is not None})
     borders = [x for x in borders if x > table.bbox[0] + 1]
+    if not borders:
+        return True
     b = words.box[pt.words]
-    crossing = sum(int(((b[:, 0] < x - 1) & (b[:, 2] > x + 1)).sum()) for x in borders)
+    x = np.array(borders)[:, None]
+    crossing = int(((b[:, 0] < x - 1) & (b[:, 2] > x + 1)).sum())
     return crossing <= max(1, 0.05 * len(pt.words))
 
 
@@ -136,8 +154,7 @@ def find_tables(words: Words, edges: list[dict], width: float, height: float) ->
     n_h = sum(e["orientation"] == "h" for e in edges)
     n_v = len(edges) - n_h
     if n_h >= 2 and n_v >= 2:
-        finder = TableFinder(_Page((0, 0, width, height), edges, []), {})
-        for t in finder.tables:
+        for t in ruled_tables(edges):  # TableFinder(page, {}).tables, on tuples
             pt = _collect(words, t)
             if pt is not None and _useful(pt, words, t):
                 found.append(pt)

@@ -44,7 +44,7 @@ def make_words(g: Glyphs) -> Words:
     n = len(g)
     if n == 0:
         return _empty()
-    x0, top, x1, bot = g.box.T
+    x0, top, x1, bot = np.ascontiguousarray(g.box.T)  # contiguous columns: faster elementwise ops
     h = np.maximum(bot - top, 1e-3)
     new_line = np.ones(n, bool)
     new_line[1:] = (x0[1:] < x0[:-1] - 1.0) | (top[1:] >= bot[:-1]) | (bot[1:] <= top[:-1])
@@ -61,10 +61,11 @@ def make_words(g: Glyphs) -> Words:
     new_word = spaced | sup_change
     ws = np.flatnonzero(new_word)
     we = np.append(ws[1:], n)
-    box = np.column_stack([
-        np.minimum.reduceat(x0, ws), np.minimum.reduceat(top, ws),
-        np.maximum.reduceat(x1, ws), np.maximum.reduceat(bot, ws),
-    ])
-    chars = g.chars
-    text = ["".join(chars[a:b]) for a, b in zip(ws.tolist(), we.tolist())]
+    box = np.hstack([np.minimum.reduceat(g.box[:, :2], ws), np.maximum.reduceat(g.box[:, 2:], ws)])
+    page = g.string
+    if page is not None and len(page) == n:  # one character per glyph: cut words from the string
+        text = [page[a:b] for a, b in zip(ws.tolist(), we.tolist())]
+    else:
+        chars = g.chars
+        text = ["".join(chars[a:b]) for a, b in zip(ws.tolist(), we.tolist())]
     return Words(text, ws, we, box, sup[ws].copy(), ~spaced[ws])

@@ -30,7 +30,7 @@ from .pdf_pages import PageData, open_pdf, read_page, read_with_plumber
 from .pdf_post import CAPTION, find_caption, find_footnotes, title_by_size
 from .pdf_writer import SUP_MARK, Writer, line_text
 
-__all__ = ["read_pdf", "SUP_MARK"]
+__all__ = ["SUP_MARK", "read_pdf"]
 
 
 def read_pdf(path: str | Path, data: bytes, password: str | None = None) -> Document:
@@ -84,6 +84,8 @@ def _blocks(p: PageData) -> list[tuple[str, object]]:
         boxes = np.vstack([boxes, np.array([t.bbox for t in p.tables])])
         idx = np.concatenate([idx, n + np.arange(len(p.tables))])
     out: list[tuple[str, object]] = []
+    if not p.tables:
+        return [("lines", lines_of(boxes, leaf)) for leaf in xycut(boxes, idx)]
     for leaf in xycut(boxes, idx):
         tabs = leaf[leaf >= n]
         words = leaf[leaf < n]
