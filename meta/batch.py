@@ -368,15 +368,15 @@ class _Scratch:
         return [f[:size].reshape(shape) for f in self.flat]
 
 
-def _score_parts(y, v, same, kk, t, m, scratch: _Scratch, curv: bool = False):
-    """(N, D, dN/dtau², dD/dtau², d²N/dtau²²) for ML, REML or EB; Fisher's step is N/D (metafor's ``adj``).
+def _score_parts(y, v, same, kk, t, m, scratch: _Scratch):
+    """(N, D, dN/dtau², dD/dtau²) for ML, REML or EB; Fisher's step is N/D (metafor's ``adj``).
 
     N is the score's numerator (zero at the root), D the expected information. Newton's method
     runs on N/D, the scoring step itself: for one study it is exactly linear in tau², and it stays
     nearly so (N alone is strongly convex, which made Newton on N creep up from below the root).
     With w = 1/(v + tau²), e = y - b, the sums A_p = Σ w^p e², G_p = Σ w^p e, S_p = Σ w^p obey
     dA_p = -p A_(p+1) + 2 (G_2/S_1) G_p, dG_p = -p G_(p+1) + (G_2/S_1) S_p, dS_p = -p S_(p+1)
-    (G_1 = 0), from which the derivatives follow. ``curv`` adds the second derivative of N (else None).
+    (G_1 = 0), from which the derivatives follow.
     ``y``, ``v`` are width × rows; every full-size step writes into ``scratch``."""
     w, u, a, wua = scratch.get(y.shape)
     np.add(v, t, out=w)
@@ -385,33 +385,25 @@ def _score_parts(y, v, same, kk, t, m, scratch: _Scratch, curv: bool = False):
     b = np.where(same, y[0], _colsum(np.multiply(w, y, out=a)) / s)
     np.subtract(y, b, out=a)                                  # e = y - b
     np.multiply(w, a, out=u)                                  # u = P y for the intercept-only model
-    np.multiply(w, u, out=wua)
-    g = _colsum(wua)                                          # G_2
     if m == "EB":
         c = kk / (kk - 1)
-        ddn = 2.0 * c * (_colsum(np.multiply(wua, u, out=wua)) - g * g / s) if curv else None  # 2c(A_3 - G_2²/S_1)
         n = _colsum(np.multiply(u, a, out=a)) * c - kk
         dn = -c * _colsum(np.multiply(u, u, out=a))
-        return n, s, dn, -_colsum(np.multiply(w, w, out=a)), ddn
+        return n, s, dn, -_colsum(np.multiply(w, w, out=a))
+    np.multiply(w, u, out=wua)
+    g = _colsum(wua)                                          # G_2
     a3 = _colsum(np.multiply(wua, u, out=a))
     uu = _colsum(np.multiply(u, u, out=a))                    # y'PPy = A_2
-    if curv:
-        a4 = _colsum(np.multiply(wua, wua, out=a))
-        g3 = _colsum(np.multiply(wua, w, out=a))
     upu = a3 - g * g / s                                      # y'PPPy
     np.multiply(w, w, out=a)
     s2 = _colsum(a)
     s3 = _colsum(np.multiply(a, w, out=a))
-    ddn = None
-    if curv:
-        gs = g / s
-        ddn = 6.0 * a4 - 12.0 * gs * g3 + 6.0 * gs * gs * s2
     if m == "ML":
-        return uu - s, s2, s2 - 2.0 * upu, -2.0 * s3, (None if ddn is None else ddn - 2.0 * s3)
+        return uu - s, s2, s2 - 2.0 * upu, -2.0 * s3
     q2 = s2 / s
     dd = -2.0 * s3 + 6.0 * _colsum(np.multiply(a, w, out=a)) / s - 6.0 * q2 * s3 / s + 2.0 * q2 * q2 * q2
     trpp = s2 - 2.0 * s3 / s + s2 * s2 / (s * s)
-    return uu - (s - s2 / s), trpp, trpp - 2.0 * upu, dd, (None if ddn is None else ddn + dd)
+    return uu - (s - s2 / s), trpp, trpp - 2.0 * upu, dd
 
 
 def _halved(t, adj):
@@ -470,7 +462,7 @@ def _fisher(r: _Rows, m: str, ctl):
     early = np.sqrt(thr)
 
     def newton(y, v, same, kk, t, st):
-        n, d, dn, dd, _ = _score_parts(y, v, same, kk, t, m, scratch)
+        n, d, dn, dd = _score_parts(y, v, same, kk, t, m, scratch)
         lo, hi = st["lo"], st["hi"]                                # private to this fit: updated in place
         neg = n < 0.0
         stay = (n == 0.0) | (t == 0.0) & neg                       # at the root or held at 0
@@ -591,9 +583,27 @@ def _score_numerator(y, v, same, kk, t, m):
     return uu - (s - _colsum(np.multiply(w, w, out=w)) / s)
 
 
+def _scores_along(y, v, same, kk, counts, m, place):
+    """The score numerator at ``counts[i]`` points of each row i, all in one pass (every point a
+    column of its own); ``place(row, j)`` gives the points, j = 0, 1, ... within each row.
+    Returns (each row's first index, the row of every point, the points, their scores)."""
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    row = np.repeat(np.arange(counts.size), counts)
+    points = place(row, np.arange(row.size) - starts[row])
+    vals = _score_numerator(y.take(row, axis=1), v.take(row, axis=1), same[row], kk[row], points, m)
+    return starts, row, points, vals
+
+
+def _falsi(lo, hi, n_lo, n_hi):
+    """Regula falsi between ``lo`` and ``hi``; the midpoint where it is not strictly inside."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        falsi = lo - n_lo * (hi - lo) / (n_hi - n_lo)
+    return np.where(np.isfinite(falsi) & (falsi > lo) & (falsi < hi), falsi, 0.5 * (lo + hi))
+
+
 def _sweep_down(y, v, same, kk, t, n, floor, m):
     """Rows whose score is negative at ``t`` with no root bracketed below: the score at t/2, t/4, ...
-    down to below ``floor`` and at 0, all in one pass (every point a column of its own).
+    down to below ``floor`` and at 0, all in one pass.
 
     Why: scoring heads down from t and stops at the first root it meets; the halving points are
     where the batch would otherwise look one pass at a time (a root shows as a sign change).
@@ -601,24 +611,17 @@ def _sweep_down(y, v, same, kk, t, n, floor, m):
     non-negative score brackets the root with the point above it (next tau² by regula falsi); no
     such point settles the row at the boundary."""
     need = np.clip(np.ceil(np.log2(t / floor)), 1, 60).astype(int)   # halvings to get below floor
-    reps = need + 1                                                   # and the boundary itself
-    starts = np.concatenate([[0], np.cumsum(reps)[:-1]])
-    total = int(reps.sum())
-    row = np.repeat(np.arange(t.size), reps)
-    j = np.arange(total) - starts[row] + 1
-    points = np.where(j <= need[row], np.ldexp(t[row], -j), 0.0)
-    vals = _score_numerator(y.take(row, axis=1), v.take(row, axis=1), same[row], kk[row], points, m)
+    starts, _, points, vals = _scores_along(                          # and the boundary itself
+        y, v, same, kk, need + 1, m,
+        lambda row, j: np.where(j < need[row], np.ldexp(t[row], -(j + 1)), 0.0))
+    total = points.size
     first = np.minimum.reduceat(np.where(vals >= 0.0, np.arange(total), total), starts)
     found = first < total
     at = np.minimum(first, total - 1)
     inner = found & (first > starts)                                 # a point above it was looked at
     lo = np.where(found, points[at], 0.0)
     above = np.where(inner, points[at - 1], t)
-    n_above = np.where(inner, vals[at - 1], n)
-    n_lo = vals[at]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        falsi = lo - n_lo * (above - lo) / (n_above - n_lo)
-    falsi = np.where(np.isfinite(falsi) & (falsi > lo) & (falsi < above), falsi, 0.5 * (lo + above))
+    falsi = _falsi(lo, above, vals[at], np.where(inner, vals[at - 1], n))
     return np.where(found, falsi, 0.0), lo, np.where(found, above, t), ~found
 
 
@@ -632,13 +635,10 @@ def _sweep_up(y, v, same, kk, t, step, top, m):
     bracket): the last point below the first non-positive score and that point (or ``top``)."""
     span = np.where(np.isfinite(top), (top - t) / step, 2.0 ** (UP_POINTS - 1))
     need = np.clip(np.ceil(np.log2(np.maximum(span, 1.0))), 1, UP_POINTS).astype(int)
-    starts = np.concatenate([[0], np.cumsum(need)[:-1]])
-    total = int(need.sum())
-    row = np.repeat(np.arange(t.size), need)
-    j = np.arange(total) - starts[row]
-    points = t[row] + np.ldexp(step[row], j)
+    starts, row, points, vals = _scores_along(y, v, same, kk, need, m,
+                                              lambda row, j: t[row] + np.ldexp(step[row], j))
+    total = points.size
     inside = points < top[row]
-    vals = _score_numerator(y.take(row, axis=1), v.take(row, axis=1), same[row], kk[row], points, m)
     first = np.minimum.reduceat(np.where((vals <= 0.0) & inside, np.arange(total), total), starts)
     found = first < total
     at = np.minimum(first, total - 1)
@@ -648,10 +648,7 @@ def _sweep_up(y, v, same, kk, t, step, top, m):
     lo = np.where(last_pos >= 0, points[np.maximum(last_pos, 0)], t)
     hi = np.where(found, points[at], top)
     n_lo = np.where(last_pos >= 0, vals[np.maximum(last_pos, 0)], np.nan)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        falsi = lo - n_lo * (hi - lo) / (vals[at] - n_lo)
-    ok = found & np.isfinite(falsi) & (falsi > lo) & (falsi < hi)
-    cand = np.where(ok, falsi, np.where(np.isfinite(hi), 0.5 * (lo + hi), lo))
+    cand = np.where(found, _falsi(lo, hi, n_lo, vals[at]), np.where(np.isfinite(hi), 0.5 * (lo + hi), lo))
     return cand, lo, hi
 
 
