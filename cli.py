@@ -117,20 +117,23 @@ class _Ticker:
             self.bar.update(self.task, advance=1, pages=self.pages, rate=f"{rate:.1f}", failed=self.failed)
 
 
-def _report_failures(failures) -> None:
-    err = _stderr()
-    for path, reason in failures:
-        line = reason if str(reason).startswith(str(path)) else f"{path}: {reason}"
-        err.print(f"[red]failed[/red] {line}", markup=True, highlight=False, soft_wrap=True)
-
-
-def _report_warnings(warnings) -> None:
-    """One stderr line per reading warning, naming the file (a recovered or OCR'd text, pages without text)."""
+def _report(label: str, color: str, items) -> None:
+    """One stderr line per (path, reason), naming the file: failed inputs, reading warnings."""
     from rich.markup import escape
 
     err = _stderr()
-    for path, line in warnings:
-        err.print(f"[yellow]warning[/yellow] {escape(f'{path}: {line}')}", markup=True, highlight=False, soft_wrap=True)
+    for path, reason in items:
+        line = reason if str(reason).startswith(str(path)) else f"{path}: {reason}"
+        err.print(f"[{color}]{label}[/{color}] {escape(str(line))}", markup=True, highlight=False, soft_wrap=True)
+
+
+def _report_failures(failures) -> None:
+    _report("failed", "red", failures)
+
+
+def _report_warnings(warnings) -> None:
+    """Reading warnings: a recovered or OCR'd text, pages without text."""
+    _report("warning", "yellow", warnings)
 
 
 def run_extraction(paths, workers: int = 1, cache=None, scheduler=None, ocr: bool = False):

@@ -100,3 +100,14 @@ def test_report_json_pools_each_outcome_reported_by_two_studies():
         assert p["k"] >= 2 and p["ci_low"] <= p["estimate"] <= p["ci_high"]
         assert 0 <= p["back"]["ci_low"] <= p["back"]["estimate"] <= p["back"]["ci_high"] <= 1
         assert p["pi_low"] <= p["ci_low"] and p["pi_high"] >= p["ci_high"]
+
+
+def test_failure_and_warning_lines_print_brackets_literally(capsys):
+    """A path or reason with square brackets is text, not rich markup."""
+    import cli
+
+    cli._report_failures([("a[b].pdf", "not a PDF [red]x")])
+    cli._report_warnings([("c[1].pdf", "pages without text layer (scanned?): 2")])
+    err = capsys.readouterr().err
+    assert "failed a[b].pdf: not a PDF [red]x" in err
+    assert "warning c[1].pdf: pages without text layer (scanned?): 2" in err
