@@ -13,7 +13,6 @@ right with the builtin ``sum``, ``height + diff``) so every coordinate is the sa
 from __future__ import annotations
 
 import math
-from bisect import bisect_right
 from collections import defaultdict
 from itertools import groupby
 from operator import itemgetter
@@ -27,6 +26,7 @@ from pdfplumber.table import (
     cells_to_tables,
     edges_to_intersections,
 )
+from pdfplumber.table import intersections_to_cells as plumber_cells
 
 SNAP = JOIN = INTERSECT = 3  # pdfplumber's default tolerances (snap, join, intersection)
 EDGE_MIN_PREFILTER, EDGE_MIN = 1, 3  # its edge_min_length_prefilter and edge_min_length
@@ -35,7 +35,7 @@ EDGE_MIN_PREFILTER, EDGE_MIN = 1, 3  # its edge_min_length_prefilter and edge_mi
 def intersections_to_cells(intersections: dict) -> list[tuple[float, float, float, float]]:
     """The smallest cell starting at each intersection, exactly as pdfplumber defines it."""
     if any(x != x or y != y for x, y in intersections):  # noqa: PLR0124 - NaN: no order to rely on
-        return _cells_nan(intersections)
+        return plumber_cells(intersections)  # (edges_to_intersections never makes such points)
     vm, hm = {}, {}
     vid: dict = {}
     hid: dict = {}
@@ -98,47 +98,6 @@ def _cells(vm: dict, hm: dict) -> list[tuple[float, float, float, float]]:
             else:
                 continue
             break
-    return cells
-
-
-def _cells_nan(intersections: dict) -> list[tuple[float, float, float, float]]:
-    """:func:`intersections_to_cells` as it was written before :func:`_cells` (points
-    looked up with ``bisect`` in lists keyed by coordinate): kept for points with a NaN
-    coordinate, where the two need not agree."""
-    vset = {p: set(map(utils.obj_to_bbox, e["v"])) for p, e in intersections.items()}
-    hset = {p: set(map(utils.obj_to_bbox, e["h"])) for p, e in intersections.items()}
-
-    def connects(p1, p2) -> bool:
-        if p1[0] == p2[0] and not vset[p1].isdisjoint(vset[p2]):
-            return True
-        return p1[1] == p2[1] and not hset[p1].isdisjoint(hset[p2])
-
-    points = sorted(intersections)
-    by_x: dict[float, list] = defaultdict(list)
-    by_y: dict[float, list] = defaultdict(list)
-    for p in points:
-        by_x[p[0]].append(p)
-        by_y[p[1]].append(p)
-    cells = []
-    for pt in points:
-        col, row = by_x[pt[0]], by_y[pt[1]]
-        below = col[bisect_right(col, pt):]
-        right = row[bisect_right(row, pt):]
-        found = None
-        for below_pt in below:
-            if not connects(pt, below_pt):
-                continue
-            for right_pt in right:
-                if not connects(pt, right_pt):
-                    continue
-                corner = (right_pt[0], below_pt[1])
-                if corner in intersections and connects(corner, right_pt) and connects(corner, below_pt):
-                    found = (pt[0], pt[1], corner[0], corner[1])
-                    break
-            if found:
-                break
-        if found:
-            cells.append(found)
     return cells
 
 
