@@ -33,6 +33,18 @@ def best(fn, repeat: int) -> float:
     return min(times)
 
 
+def _faults(fn) -> int | None:
+    """Minor page faults of one call (None where ``resource`` is missing): each costs µs on a VM,
+    and a batch that takes its temporaries back from the system every call pays them all."""
+    try:
+        import resource
+    except ImportError:  # not on Windows
+        return None
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    fn()
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before
+
+
 def data(rng, n: int, k: int):
     v = rng.uniform(0.01, 0.5, (n, k))
     y = rng.normal(0.0, np.sqrt(v + 0.1))
@@ -70,6 +82,7 @@ def main() -> None:
     print(f"\n{args.n} meta-analyses of k = 10 (each loop timed once over all {args.n} data sets)")
     for method in ("DL", "REML", "ML", "EB", "PM"):
         t_batch = best(lambda: pool_many(y, v, method=method), args.repeat)
+        faults = _faults(lambda: pool_many(y, v, method=method))
         t0 = time.process_time()
         for i in range(args.n):
             rma(y[i], v[i], method)
@@ -79,7 +92,8 @@ def main() -> None:
             pool(f, measure=None, method=method)
         t_pool = time.process_time() - t0
         conv = pool_many(y, v, method=method).converged.mean()
-        print(f"  {method:4s} pool_many {fmt(t_batch)}   rows converged {conv:.1%}\n"
+        print(f"  {method:4s} pool_many {fmt(t_batch)}   rows converged {conv:.1%}"
+              f"   page faults a call {faults if faults is not None else 'n/a'}\n"
               f"       loop of meta.pool       {fmt(t_pool)}   ratio {t_pool / t_batch:7.0f}x"
               f"   (goal >= 1000x: {'met' if t_pool / t_batch >= 1000 else 'NOT met'})\n"
               f"       loop of meta.model.rma  {fmt(t_rma)}   ratio {t_rma / t_batch:7.0f}x")
