@@ -1,10 +1,10 @@
 """Text with a box per character, built piece by piece in reading order.
 
-The PDF reader writes whole lines of words at a time. Each character's box is a row of
-the page's glyph array (or NaN for a character the writer inserted: a space, a caret, a
-line break, a tab), so instead of a list entry per character the builder records, per
-page, the sequence of words written (a list ``extend`` per line); the rows of all their
-characters are computed with numpy when the page is done.
+The PDF reader writes whole blocks of lines (or a table) at a time. Each character's box
+is a row of the page's glyph array (or NaN for a character the writer inserted: a space, a
+caret, a line break, a tab), so instead of a list entry per character the builder records,
+per page, the sequence of words written (a list ``extend`` per block); the rows of all
+their characters are computed with numpy when the page is done.
 """
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ _NAN4 = np.full((1, 4), np.nan)
 
 
 class PageWords:
-    """The arrays of one page that :meth:`TextBuilder.put_words` draws from.
+    """The arrays of one page that :meth:`TextBuilder.put_runs` draws from.
 
     ``start``/``end``: each word's glyph rows; ``prefixed``: whether the word is written
     with one inserted character before it (a caret or a space) when it is not the first
@@ -51,7 +51,10 @@ class TextBuilder:
         self._page = _NO_PAGE
         self._start = 0  # text position where the pending pieces start
         self._pt: list[str] = []  # pending text pieces
-        self._seq: list[int] = []  # pending words (page indices; the sentinel for an inserted char)
+        # pending words (page indices; the sentinel for an inserted char), in chunks (lists or
+        # arrays: a page's words become one array at flush, without a Python int per word)
+        self._seq: list[list[int] | np.ndarray] = []
+        self._n = 0  # how many words the chunks hold
         self._first: list[int] = []  # positions in _seq of each run's first word ...
         self._first_pre: list[int] = []  # ... and whether it is prefixed there
         self._drop: list[int] = []  # positions in _seq of words written without their last char
@@ -61,37 +64,26 @@ class TextBuilder:
         return self._page
 
     def set_page(self, page: PageWords) -> None:
-        """Words given to :meth:`put_words` are of this page from now on."""
+        """Words given to :meth:`put_runs` are of this page from now on."""
         self.flush()
         self._page = page
 
-    def put_words(self, text: str, ids: list[int], first_prefixed: bool, drop_last: bool,
-                  newline: bool = False) -> None:
-        """Append ``text``, the words ``ids`` of the current page as one run: the first word
-        with one inserted character before it if ``first_prefixed``, each other one if its
-        ``prefixed`` flag says so, and the last without its last character if ``drop_last``;
-        then an inserted line break if ``newline``. ``text`` must be exactly those characters
-        (this is checked at :meth:`flush`)."""
-        seq = self._seq
-        self._first.append(len(seq))
-        self._first_pre.append(1 if first_prefixed else 0)
-        seq.extend(ids)
-        if drop_last:
-            self._drop.append(len(seq) - 1)
-        if newline:
-            seq.append(self._page.sentinel)
-        if text:
-            self._pt.append(text)
-            self.pos += len(text)
-
-    def put_runs(self, text: str, ids: list[int], firsts: list[int], first_prefixed: list[int]) -> None:
-        """Append ``text``: several runs at once, ``ids`` their words one after another (the
-        page's sentinel for each inserted character), ``firsts`` the position in ``ids`` of
-        each run's first word and ``first_prefixed`` (0/1) whether it is prefixed there."""
-        base = len(self._seq)
+    def put_runs(self, text: str, ids: list[int] | np.ndarray, firsts: list[int], first_prefixed: list[int],
+                 drops: list[int] | None = None) -> None:
+        """Append ``text``: runs of words of the current page, ``ids`` their words one after
+        another (the page's sentinel for each inserted character), ``firsts`` the position in
+        ``ids`` of each run's first word and ``first_prefixed`` (0/1) whether it is written
+        with one inserted character before it (each other word: if its ``prefixed`` flag
+        says so); ``drops``: positions in ``ids`` of words written without their last
+        character. ``text`` must be exactly those characters (checked at :meth:`flush`)."""
+        base = self._n
         self._first.extend([base + k for k in firsts] if base else firsts)
         self._first_pre.extend(first_prefixed)
-        self._seq.extend(ids)
+        if drops:
+            self._drop.extend([base + k for k in drops])
+        if len(ids):
+            self._seq.append(ids)
+            self._n += len(ids)
         if text:
             self._pt.append(text)
             self.pos += len(text)
@@ -99,7 +91,8 @@ class TextBuilder:
     def put(self, text: str) -> None:
         """Append inserted characters (NaN boxes)."""
         if text:
-            self._seq.extend([self._page.sentinel] * len(text))
+            self._seq.append([self._page.sentinel] * len(text))
+            self._n += len(text)
             self._pt.append(text)
             self.pos += len(text)
 
@@ -107,7 +100,7 @@ class TextBuilder:
         if not self._pt and not self._seq:
             return
         page = self._page
-        seq = np.array(self._seq, dtype=np.intp)
+        seq = np.concatenate(self._seq).astype(np.intp, copy=False) if self._seq else np.zeros(0, np.intp)
         pre = page.prefixed[seq]
         pre[self._first] = self._first_pre
         s = page.start[seq]
@@ -130,6 +123,7 @@ class TextBuilder:
             self.superscripts.extend(zip(a.tolist(), (a + (e[sup] - s[sup])).tolist()))
         self._start = self.pos
         self._pt, self._seq, self._first, self._first_pre, self._drop = [], [], [], [], []
+        self._n = 0
 
     def last_char(self) -> str:
         for piece in reversed(self._pt):

@@ -79,25 +79,28 @@ def _cells(vm: dict, hm: dict) -> list[tuple[float, float, float, float]]:
         row.append(i)
     cells = []
     for i, v0 in enumerate(V):
-        rights = None
+        h0 = H[i]
+        row = None
         for b in by_x[xs[i]][at_x[i] + 1:]:  # the points below, top down
             if not V[b] & v0:
                 continue
-            if rights is None:  # the points right of pt that connect to it, once
-                h0 = H[i]
-                rights = [r for r in by_y[ys[i]][at_y[i] + 1:] if H[r] & h0]
-                if not rights:  # no cell can close without a rule to the right
-                    break
+            if row is None:  # the points right of pt, left to right
+                row = by_y[ys[i]][at_y[i] + 1:]
             y, hb = ys[b], H[b]
-            for r in rights:
+            connected = False  # a point right of pt that connects to it (looked at lazily:
+            for r in row:  # the first one usually closes the cell)
+                if not H[r] & h0:
+                    continue
+                connected = True
                 x = xs[r]
                 c = index.get((x, y))
                 if c is not None and V[c] & V[r] and H[c] & hb:
                     cells.append((xs[i], ys[i], x, y))
                     break
             else:
-                continue
-            break
+                if connected:
+                    continue
+            break  # a cell, or none can close without a rule to the right
     return cells
 
 
@@ -131,9 +134,11 @@ def _snap(edges: list[list], at: int, tol: float) -> list[list]:
             k += 1
         cluster[x] = k
         last = x
+    keys = [cluster[e[at]] for e in edges]
+    by_cluster = sorted(range(len(edges)), key=keys.__getitem__)  # stable, as sorting the edges
     out = []
-    for _, group in groupby(sorted(edges, key=lambda e: cluster[e[at]]), key=lambda e: cluster[e[at]]):
-        group = list(group)
+    for _, run in groupby(by_cluster, key=keys.__getitem__):
+        group = [edges[i] for i in run]
         avg = sum([e[at] for e in group]) / len(group)
         for e in group:  # utils.move_object: both ends moved by (avg - coordinate), in place
             d = avg - e[at]

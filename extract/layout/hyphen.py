@@ -24,6 +24,8 @@ _RIGHT = re.compile(r"^(\w+)")
 
 def vocab_key(word: str) -> str:
     """The form a word takes in the document vocabulary: lowercase, edge punctuation stripped."""
+    if word and word[0].isalnum() and word[-1].isalnum():  # most words: no edge to strip
+        return word.lower()  # (a character is ``\w`` when it is alphanumeric or "_")
     return _EDGE_PUNCT.sub("", word).lower()
 
 

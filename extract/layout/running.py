@@ -33,20 +33,25 @@ class EdgeLine:
     detached: bool  # separated from the next line inwards by more than its own height
 
 
+_DIGITS = re.compile(r"\d+")
+_SPACES = re.compile(r"\s+")
+
+
 def _key(text: str) -> str:
-    return re.sub(r"\s+", " ", re.sub(r"\d+", "#", text.lower())).strip()
+    return _SPACES.sub(" ", _DIGITS.sub("#", text.lower())).strip()
 
 
 def _fragments(texts: list[str], box: np.ndarray, items: np.ndarray) -> list[str]:
     """Split a line into fragments at gaps wider than the line height."""
     frags: list[list[str]] = [[]]
     height = median(box[items, 3] - box[items, 1]) if len(items) else 0.0
+    wide = max(height, 1.0)
     prev_x1 = None
-    for i in items.tolist():
-        if prev_x1 is not None and box[i, 0] - prev_x1 > max(height, 1.0):
+    for i, (x0, _, x1, _) in zip(items.tolist(), box[items].tolist()):
+        if prev_x1 is not None and x0 - prev_x1 > wide:
             frags.append([])
         frags[-1].append(texts[i])
-        prev_x1 = box[i, 2]
+        prev_x1 = x1
     return [_key(" ".join(f)) for f in frags if f]
 
 

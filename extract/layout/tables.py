@@ -72,14 +72,30 @@ def _collect(words: Words, table, pad: float = 0.5, spill: np.ndarray | None = N
     cx, cy = (sub[:, 0] + sub[:, 2]) / 2, (sub[:, 1] + sub[:, 3]) / 2
     grid = [row.cells for row in table.rows]
     boxes = [cell for cells in grid for cell in cells if cell is not None]
+    found = inside[:0]
+    ends: list[int] = []
     if boxes:  # every cell against every word at once; a cell's words stay in page order
         c = np.array(boxes, dtype=float)
         hit = ((cx >= c[:, 0:1] - pad) & (cx <= c[:, 2:3] + pad)
                & (cy >= c[:, 1:2] - pad) & (cy <= c[:, 3:4] + pad))
         ends = np.cumsum(hit.sum(axis=1)).tolist()
         found = inside[np.nonzero(hit)[1]]
-    k, start = 0, 0
+    box = words.box
+    if spill is not None:
+        rows = _cell_words(grid, found, ends)
+        left = _attach_spill(words, table, rows, np.setdiff1d(spill, inside))
+        inside = np.setdiff1d(np.union1d(inside, spill), left)
+        rows = [[None if c is None else lines_of(box, c) for c in r] for r in rows]
+    else:
+        rows = _cell_lines(box, grid, found, ends)
+    return PageTable(tuple(float(v) for v in table.bbox), rows, inside)
+
+
+def _cell_words(grid: list[list], found: np.ndarray, ends: list[int]) -> list[list[np.ndarray | None]]:
+    """Per row and column: the words of each cell (``found[ends[k - 1]:ends[k]]`` for the
+    k-th cell), None where no cell starts."""
     rows = []
+    k, start = 0, 0
     for cells in grid:
         out = []
         for cell in cells:
@@ -90,15 +106,32 @@ def _collect(words: Words, table, pad: float = 0.5, spill: np.ndarray | None = N
             start = ends[k]
             k += 1
         rows.append(out)
-    box = words.box
-    if spill is not None:
-        left = _attach_spill(words, table, rows, np.setdiff1d(spill, inside))
-        inside = np.setdiff1d(np.union1d(inside, spill), left)
-        rows = [[None if c is None else lines_of(box, c) for c in r] for r in rows]
-    else:  # most cells hold one word or none: one line or none (what lines_of gives)
-        rows = [[None if c is None else [c] if len(c) == 1 else lines_of(box, c) if len(c) else []
-                 for c in r] for r in rows]
-    return PageTable(tuple(float(v) for v in table.bbox), rows, inside)
+    return rows
+
+
+def _cell_lines(box: np.ndarray, grid: list[list], found: np.ndarray, ends: list[int]) -> list[list]:
+    """:func:`_cell_words` with each cell's words as lines (:func:`lines_of`), the boxes of
+    all cells' words fetched at once (most cells hold one word or none: one line or none)."""
+    flat = box[found].tolist()
+    rows = []
+    k, start = 0, 0
+    for cells in grid:
+        out = []
+        for cell in cells:
+            if cell is None:
+                out.append(None)
+                continue
+            end = ends[k]
+            k += 1
+            if end - start == 1:
+                out.append([found[start:end]])
+            elif end == start:
+                out.append([])
+            else:
+                out.append(lines_of(box, found[start:end], flat[start:end]))
+            start = end
+        rows.append(out)
+    return rows
 
 
 def _attach_spill(words: Words, table, rows: list, extra: np.ndarray) -> np.ndarray:
@@ -136,7 +169,8 @@ def _useful(pt: PageTable, words: Words, table) -> bool:
     filled_rows = sum(1 for r in pt.rows if any(c for c in r if c))
     if filled_rows < 2 or len(pt.rows[0]) < 2:
         return False
-    borders = sorted({round(c[0], 1) for row in table.rows for c in row.cells if c is not None})
+    lefts = {c[0] for row in table.rows for c in row.cells if c is not None}  # a few distinct
+    borders = sorted({round(x, 1) for x in lefts})
     borders = [x for x in borders if x > table.bbox[0] + 1]
     if not borders:
         return True

@@ -145,10 +145,10 @@ def _lift_continuations(plan: list[tuple[PageData, list[tuple[str, object]]]]) -
 
 def _assemble(source: str, pages: list[PageData], info: dict, warnings: list[str]) -> Document:
     _mark_running(pages)
-    keys: dict[str, str] = {}  # each distinct word of the document keyed once
+    distinct: set[str] = set()  # each distinct word of the document keyed once
     for p in pages:
-        keys.update((t, vocab_key(t)) for t in set(p.words.text).difference(keys))
-    vocab = set(keys.values())
+        distinct.update(p.words.text)
+    vocab = set(map(vocab_key, distinct))
     plan = [(p, _blocks(p)) for p in pages]
     _lift_continuations(plan)
     # the flat sequence of lines, to look one line ahead across blocks, columns and pages
@@ -160,20 +160,18 @@ def _assemble(source: str, pages: list[PageData], info: dict, warnings: list[str
                 seq.append(None)
             else:
                 seq.extend((p, ln) for ln in b if len(ln))
-    nxt_of = {id(item[1]): (seq[k + 1] if k + 1 < len(seq) else None)
-              for k, item in enumerate(seq) if item is not None}
     w = Writer(vocab)
     doc_pages: list[Page] = []
     tables: list[Table] = []
+    k = 0  # seq[k]: the next line (or table) to write
     for p, blocks in plan:
         start = w.out.pos
         for kind, b in blocks:
             if kind == "table":
                 tables.append(_table(w, p, b))
-                continue
-            for ln in b:
-                if len(ln):
-                    w.line(p, ln, nxt_of[id(ln)])
+                k += 1
+            else:
+                k = w.lines(p, b, seq, k)
         doc_pages.append(Page(p.number, start, w.out.pos, p.width, p.height,
                               header=" ".join(line_text(p, ln) for ln in lines_of(p.words.box, p.head)),
                               footer=" ".join(line_text(p, ln) for ln in lines_of(p.words.box, p.foot))))

@@ -11,7 +11,7 @@ import numpy as np
 
 from ..document import Cell
 from ..layout.builder import PageWords, TextBuilder
-from ..layout.hyphen import breaks_at_end, keep_hyphen
+from ..layout.hyphen import HYPHENS, breaks_at_end, keep_hyphen
 from ..layout.tables import PageTable
 from .pdf_pages import PageData
 from .pdf_post import CAPTION
@@ -24,12 +24,11 @@ def line_text(pd_: PageData, items: np.ndarray) -> str:
 
 
 class Writer:
-    """Writes words, lines and tables into a TextBuilder, rejoining line-end hyphens."""
+    """Writes lines and tables into a TextBuilder, rejoining line-end hyphens."""
 
     def __init__(self, vocab: set[str]) -> None:
         self.out = TextBuilder()
         self.vocab = vocab
-        self.pending_space = False  # a space is owed before the next word (multi-line cells)
         self._pd: PageData | None = None  # the page whose words self._forms are
         self._forms: list[str] = []
         self._text: list[str] = []
@@ -41,75 +40,97 @@ class Writer:
         return self.out.superscripts
 
     def _page(self, pd_: PageData) -> None:
-        """Start writing the words of ``pd_``: its arrays for the builder, and each word as
-        written after another of its run ("^" before a superscript, a space unless glued)."""
+        """Start writing the words of ``pd_`` (unless they are the current ones): its arrays
+        for the builder, and each word as written after another of its run ("^" before a
+        superscript, nothing before a glued word, else a space)."""
+        if pd_ is self._pd and pd_.glyph_rows is self.out.page:
+            return
         w = pd_.words
         prefixed = w.sup | ~w.glue
         self.out.set_page(PageWords(pd_.glyphs.box, w.start, w.end, prefixed, w.sup))
         pd_.glyph_rows = self.out.page
         self._pd = pd_
-        self._text = w.text
-        self._sup = sup = w.sup.tolist()
-        glue = w.glue.tolist()
-        self._forms = [SUP_MARK + t if s else t if g else " " + t for t, s, g in zip(w.text, sup, glue)]
+        self._text = text = w.text
+        self._sup = w.sup.tolist()
+        forms = list(map(" ".__add__, text))  # most words: a space before (the rest are few)
+        for i in np.flatnonzero(w.glue).tolist():
+            forms[i] = text[i]
+        for i in np.flatnonzero(w.sup).tolist():
+            forms[i] = SUP_MARK + text[i]
+        self._forms = forms
 
-    def words(self, pd_: PageData, ids: list[int], drop_last: bool = False) -> str:
-        """Write a run of words of one line (spaces and carets inserted); returns the text."""
-        if not ids:
-            self.pending_space = False
-            return ""
-        if pd_ is not self._pd or pd_.glyph_rows is not self.out.page:
-            self._page(pd_)
-        joined, pre = self._run(ids, self.pending_space)
-        if drop_last:
-            joined = joined[:-1]
-        self.pending_space = False
-        self.out.put_words(joined, ids, pre, drop_last)
-        return joined
+    def lines(self, pd_: PageData, lines: list[np.ndarray], seq: list[tuple[PageData, np.ndarray] | None],
+              k: int) -> int:
+        """The lines of one block of ``pd_``, each ended by a line break unless a hyphenated
+        word continues on the next line. ``seq`` is the document's flat sequence of lines
+        (``(page, line)``, None for a table) and ``seq[k]`` this block's first (non-empty)
+        line; returns the index in ``seq`` after the block's last line.
 
-    def _run(self, ids: list[int], spaced: bool) -> tuple[str, int]:
-        """The text of a run of words of the current page, and whether its first word is
-        prefixed (a caret before a superscript, else a space if ``spaced``)."""
-        first = ids[0]
-        if self._sup[first]:
-            head, pre = SUP_MARK, 1
-        elif spaced:
-            head, pre = " ", 1
-        else:
-            head, pre = "", 0
-        if len(ids) == 1:
-            return head + self._text[first], pre
-        forms = self._forms
-        return head + self._text[first] + "".join([forms[i] for i in ids[1:]]), pre
+        The block goes to the builder in one call: a call per line cost more than its words.
+        """
+        if not lines:
+            return k
+        self._page(pd_)
+        text, sup, forms = self._text, self._sup, self._forms
+        newline = np.array([self.out.page.sentinel], np.intp)
+        pieces: list[str] = []
+        chunks: list[np.ndarray] = []  # the lines' word arrays (and line breaks), joined once
+        n = 0  # words in chunks
+        firsts: list[int] = []
+        pres: list[int] = []
+        drops: list[int] = []
+        for ln in lines:
+            ids = ln.tolist()
+            if not ids:
+                continue
+            k += 1  # seq[k]: the line after this one
+            first = ids[0]
+            firsts.append(n)
+            chunks.append(ln)
+            n += len(ids)
+            if sup[first]:
+                pieces.append(SUP_MARK + text[first])
+                pres.append(1)
+            else:
+                pieces.append(text[first])
+                pres.append(0)
+            if len(ids) > 1:
+                pieces += [forms[i] for i in ids[1:]]
+            last = ids[-1]
+            decision = None
+            if text[last][-1] in HYPHENS:  # (most lines end otherwise: no call)
+                decision = self._hyphen(last, seq[k] if k < len(seq) else None)
+            if decision is None:
+                pieces.append("\n")
+                chunks.append(newline)
+                n += 1
+            elif decision is False:  # the hyphen goes: the word continues on the next line
+                pieces[-1] = pieces[-1][:-1]
+                drops.append(n - 1)
+        if chunks:
+            self.out.put_runs("".join(pieces), np.concatenate(chunks), firsts, pres, drops)
+        return k
 
-    def line(self, pd_: PageData, items: np.ndarray, nxt: tuple[PageData, np.ndarray] | None) -> None:
-        """One line of words; the line break is written unless a hyphenated word continues."""
-        ids = items.tolist()
-        last = ids[-1]
-        if pd_ is not self._pd or pd_.glyph_rows is not self.out.page:
-            self._page(pd_)
-        decision = None
-        if nxt is not None and breaks_at_end(self._text[last]) and not self._sup[last]:
-            npd, nitems = nxt
-            head = " ".join(npd.words.text[i] for i in nitems[:2].tolist())
-            if not CAPTION.match(head):  # a float's caption interrupts the text: leave the break
-                decision = keep_hyphen(self._text[last], npd.words.text[int(nitems[0])], self.vocab)
-        joined, pre = self._run(ids, self.pending_space)
-        self.pending_space = False
-        if decision is None:
-            self.out.put_words(joined + "\n", ids, pre, False, newline=True)
-        else:
-            self.out.put_words(joined[:-1] if decision is False else joined, ids, pre, decision is False)
+    def _hyphen(self, last: int, nxt: tuple[PageData, np.ndarray] | None) -> bool | None:
+        """How a line ending in word ``last`` of the current page meets the line ``nxt``:
+        :func:`keep_hyphen`'s decision, or None to leave the line break."""
+        word = self._text[last]
+        if nxt is None or not breaks_at_end(word) or self._sup[last]:
+            return None
+        npd, nitems = nxt
+        if CAPTION.match(" ".join(npd.words.text[i] for i in nitems[:2].tolist())):
+            return None  # a float's caption interrupts the text: leave the break
+        return keep_hyphen(word, npd.words.text[int(nitems[0])], self.vocab)
 
     def table(self, pd_: PageData, pt: PageTable) -> tuple[list[list[str | None]], list[Cell], int, int]:
         """Rows as tab-separated lines; multi-line cells joined with a space."""
         out = self.out
         if out.pos and out.last_char() != "\n":
             out.put("\n")
-        if pd_ is not self._pd or pd_.glyph_rows is not out.page:
-            self._page(pd_)
+        self._page(pd_)
         start = pos = out.pos
         sentinel = out.page.sentinel
+        words, sup, forms = self._text, self._sup, self._forms
         pieces: list[str] = []
         seq: list[int] = []
         firsts: list[int] = []
@@ -131,11 +152,20 @@ class Writer:
                     ids = ln.tolist()
                     if not ids:
                         continue
-                    text, pre = self._run(ids, k > 0)
                     firsts.append(len(seq))
-                    pres.append(pre)
-                    seq.extend(ids)
-                    parts.append(text)
+                    seq += ids
+                    first = ids[0]
+                    if sup[first]:  # (most cells are one word: no call per line)
+                        parts.append(SUP_MARK + words[first])
+                        pres.append(1)
+                    elif k:
+                        parts.append(" " + words[first])
+                        pres.append(1)
+                    else:
+                        parts.append(words[first])
+                        pres.append(0)
+                    if len(ids) > 1:
+                        parts += [forms[i] for i in ids[1:]]
                 text = "".join(parts)
                 texts.append(text)
                 pieces.append(text)
@@ -146,5 +176,4 @@ class Writer:
             pos += 1
             rows.append(texts)
         out.put_runs("".join(pieces), seq, firsts, pres)
-        self.pending_space = False
         return rows, cells, start, pos
