@@ -91,47 +91,40 @@ def _collect(words: Words, table, pad: float = 0.5, spill: np.ndarray | None = N
     return PageTable(tuple(float(v) for v in table.bbox), rows, inside)
 
 
-def _cell_words(grid: list[list], found: np.ndarray, ends: list[int]) -> list[list[np.ndarray | None]]:
-    """Per row and column: the words of each cell (``found[ends[k - 1]:ends[k]]`` for the
-    k-th cell), None where no cell starts."""
+def _cell_spans(grid: list[list], ends: list[int]) -> list[list[tuple[int, int] | None]]:
+    """Per row and column: where the cell's words lie among the found words
+    (``ends[k - 1]:ends[k]`` for the k-th cell), None where no cell starts."""
     rows = []
     k, start = 0, 0
     for cells in grid:
-        out = []
+        out: list[tuple[int, int] | None] = []
         for cell in cells:
             if cell is None:
                 out.append(None)
                 continue
-            out.append(found[start:ends[k]])
+            out.append((start, ends[k]))
             start = ends[k]
             k += 1
         rows.append(out)
     return rows
 
 
+def _cell_words(grid: list[list], found: np.ndarray, ends: list[int]) -> list[list[np.ndarray | None]]:
+    """Per row and column: the words of each cell, None where no cell starts."""
+    return [[None if sp is None else found[sp[0]:sp[1]] for sp in r] for r in _cell_spans(grid, ends)]
+
+
 def _cell_lines(box: np.ndarray, grid: list[list], found: np.ndarray, ends: list[int]) -> list[list]:
     """:func:`_cell_words` with each cell's words as lines (:func:`lines_of`), the boxes of
     all cells' words fetched at once (most cells hold one word or none: one line or none)."""
     flat = box[found].tolist()
-    rows = []
-    k, start = 0, 0
-    for cells in grid:
-        out = []
-        for cell in cells:
-            if cell is None:
-                out.append(None)
-                continue
-            end = ends[k]
-            k += 1
-            if end - start == 1:
-                out.append([found[start:end]])
-            elif end == start:
-                out.append([])
-            else:
-                out.append(lines_of(box, found[start:end], flat[start:end]))
-            start = end
-        rows.append(out)
-    return rows
+
+    def lines(a: int, z: int) -> list:
+        if z - a == 1:
+            return [found[a:z]]
+        return [] if z == a else lines_of(box, found[a:z], flat[a:z])
+
+    return [[None if sp is None else lines(*sp) for sp in r] for r in _cell_spans(grid, ends)]
 
 
 def _attach_spill(words: Words, table, rows: list, extra: np.ndarray) -> np.ndarray:
