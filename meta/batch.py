@@ -500,13 +500,12 @@ def _fisher(r: _Rows, m: str, ctl):
         # pair of roots scoring would stop at: go back, and take scoring's steps from there on
         back = st["newt"] & (n * st["n"] > 0.0) & (dn * st["dn"] < 0.0)
         anyback = bool(back.any())
-        if anyback:
+        up, down = n > 0.0, neg                                    # the points that bracket ...
+        if anyback:                                                # ... except a step taken back
             st["plain"] |= back
-            np.putmask(lo, (n > 0.0) & ~back, np.maximum(lo, t))
-            np.putmask(hi, neg & ~back, np.minimum(hi, t))
-        else:
-            np.putmask(lo, n > 0.0, np.maximum(lo, t))         # not ufuncs with where=: ~5x slower
-            np.putmask(hi, neg, np.minimum(hi, t))
+            up, down = up & ~back, down & ~back
+        np.putmask(lo, up, np.maximum(lo, t))                      # not ufuncs with where=: ~5x slower
+        np.putmask(hi, down, np.minimum(hi, t))
         # Newton's step on N/D: t - (N/D) / (N/D)'. It must head where scoring heads (sign of the
         # score) and stay inside the bracket; after a step back, only once a sign change brackets the root
         cand = t - n * d / (dn * d - n * dd)
@@ -805,7 +804,7 @@ def chi2_sf(df: np.ndarray, x: np.ndarray) -> np.ndarray:
         if not series.any():
             return out
     idx = np.flatnonzero(series)
-    if df.size and df[idx[0]] == df.min() == df.max():      # one df (every row the same k): no sort
+    if df.size and df.min() == df.max():                     # one df (every row the same k): no sort
         order, values, starts = idx, df[idx[:1]], np.zeros(1, dtype=int)
     else:
         order = idx[np.argsort(df[idx], kind="stable")]
