@@ -78,6 +78,11 @@ def _rows(yi, vi) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     v = np.atleast_2d(np.asarray(vi, dtype=float))
     if y.shape != v.shape:
         raise MetaError(f"yi has shape {y.shape} but vi has {v.shape}")
+    # the common case (every cell real, every vi > 0) in three reductions, since NaN fails every
+    # comparison and a non-finite y makes the sum non-finite; anything else is checked cell by
+    # cell below, so that the error names the first bad cell
+    if np.isfinite(y.sum()) and v.min() > 0.0 and v.max() < np.inf:
+        return y, v, None
     fy, fv = np.isfinite(y), np.isfinite(v)
     mask = fy & fv
     full = bool(mask.all())
@@ -135,29 +140,38 @@ class _Rows:
         self.work = _Work(y.shape) if work is None else work
         self.full = mask is None
         self.k = np.full(y.shape[1], y.shape[0]) if self.full else mask.sum(axis=0)
-        d = self.tmp()
-        np.subtract(y, y[0], out=d)
-        self.same = _colsum(np.multiply(d, d, out=d)) == 0.0   # all yi equal: residuals exactly 0, as in metafor
+        self.same = y.max(axis=0) == y.min(axis=0)     # all yi equal: residuals exactly 0, as in metafor
 
     def tmp(self, count: int = 1):
         """Temporaries of full size (one array, or a list of ``count``), in the call's work memory."""
         out = self.work.get(_TMP, count)
         return out[0] if count == 1 else out
 
-    def cols(self, idx) -> tuple[np.ndarray, np.ndarray]:
-        """(y, v) of rows ``idx``; all rows are the arrays themselves (the iterations never write them)."""
+    def cols(self, idx, slot: int) -> tuple[np.ndarray, np.ndarray]:
+        """(y, v) of rows ``idx``, gathered into the two work slots from ``slot``; all rows are the
+        arrays themselves (the iterations never write them)."""
         if idx.size == self.y.shape[1]:
             return self.y, self.v
-        return self.y.take(idx, axis=1), self.v.take(idx, axis=1)
+        y_set, v_set = self.work.get(slot, 2, (self.y.shape[0], idx.size))
+        return np.take(self.y, idx, axis=1, out=y_set), np.take(self.v, idx, axis=1, out=v_set)
 
     def fixed(self):
-        """(w0 = 1/v, Σw0, Σw0², Σw0³, Q) at tau² = 0, computed once."""
+        """(w0 = 1/v, Σw0, Σw0², Q) at tau² = 0, computed once; the fixed-effect mean is kept as
+        ``self.mean0``."""
         if not hasattr(self, "_fixed"):
             w0 = self.work.get(_W0, 1)[0]
             np.divide(1.0, self.v, out=w0)
-            s, s2, s3 = _moments(w0, self.tmp())
-            self._fixed = (w0, s, s2, s3, self.q(None, w0, s))
+            s = _colsum(w0)
+            s2 = _colsum(np.multiply(w0, w0, out=self.tmp()))
+            self.mean0 = self.mean(w0, s)
+            self._fixed = (w0, s, s2, self.q(None, w0, s, self.mean0))
         return self._fixed
+
+    def fixed_s3(self):
+        """Σw0³ (only DL's and HS's standard errors need it)."""
+        w0 = self.fixed()[0]
+        a = np.multiply(w0, w0, out=self.tmp())
+        return _colsum(np.multiply(a, w0, out=a))
 
     def vmin(self):
         """Each row's smallest vi (padding is inf), computed once."""
@@ -172,11 +186,11 @@ class _Rows:
         s = _colsum(w) if s is None else s
         return np.where(self.same, self.y[0], _colsum(np.multiply(w, self.y, out=self.tmp())) / s)
 
-    def q(self, t, w=None, s=None):
-        """Σ w (y - mean)² at tau² = t (or at the given weights)."""
+    def q(self, t, w=None, s=None, mean=None):
+        """Σ w (y - mean)² at tau² = t (or at the given weights and their mean)."""
         w = self.w(t) if w is None else w
         e = self.tmp()
-        np.subtract(self.y, self.mean(w, s), out=e)
+        np.subtract(self.y, self.mean(w, s) if mean is None else mean, out=e)
         np.multiply(e, e, out=e)
         return _colsum(np.multiply(w, e, out=e))
 
@@ -222,8 +236,8 @@ def _closed_form(r: _Rows, m: str):
     if m == "EE":
         return zero, np.full(k.size, np.nan)
     if m in ("DL", "HS"):
-        _, s, s2, s3, q = r.fixed()
-        trp, trpp = _trp_trpp(s, s2, s3)
+        _, s, s2, q = r.fixed()
+        trp, trpp = _trp_trpp(s, s2, r.fixed_s3())
         t = np.maximum((q - (k - 1)) / trp if m == "DL" else (q - k) / s, 0.0)
         den = trp if m == "DL" else s
         se = np.sqrt((2 * (k - 1) + 4 * t * trp + 2 * t * t * trpp) / den**2)
@@ -259,29 +273,33 @@ def _he(r: _Rows):
 COMPACT = 1 / 2
 
 
-def _iterate(r: _Rows, active, step, tol: float, maxiter: int, state: dict | None = None, rel: float = 0.0):
+def _iterate(r: _Rows, active, step, tol: float, maxiter: int, state: dict | None = None, rel: float = 0.0,
+             final: tuple[str, ...] = ()):
     """Advance tau² from 0 or the given start with ``step(y, v, same, k, t, state) -> new t`` on the
     unfinished rows (``y``, ``v`` given as width × rows, see :func:`_colsum`) until |change| <= tol + rel·|t| (or the step sets ``state["done"]``).
 
     Finished rows are frozen in place and the working set (with every per-row array in ``state``,
     e.g. root brackets) is compacted only once ``1 - COMPACT`` of it has finished: copying the rows out
-    every iteration would cost more than the arithmetic. Returns (t, converged, iterations)."""
+    every iteration would cost more than the arithmetic. Returns (t, converged, iterations, last),
+    ``last`` holding each row's values of the ``final`` state keys at its last step (0 for rows
+    not iterated)."""
     n = r.k.size
     t = state.pop("start") if state and "start" in state else np.zeros(n)
     conv = np.ones(n, dtype=bool)
     iters = np.zeros(n, dtype=int)
     idx = np.flatnonzero(active)
-    y, v = r.cols(idx)
+    pair = 0                                  # which pair of work slots holds the gathered y and v
+    y, v = r.cols(idx, _SET)
     if idx.size == n:                     # every row: no need to gather copies (``t`` is not updated in place)
         same, k, tt, st = r.same, r.k.astype(float), t, dict(state or {})
     else:
         same, k, tt = r.same[idx], r.k[idx].astype(float), t[idx]
         st = {key: val[idx] for key, val in (state or {}).items()}
+    last_of = {key: np.zeros(n) for key in final}
     watch = np.full(idx.size, np.inf)
     last = np.zeros(idx.size)  # each row's previous step, for the divergence check
     live = np.ones(idx.size, dtype=bool)
     n_live = idx.size
-    pair = 0                                  # which pair of work slots holds the compacted y and v
     it = 0
     while idx.size:
         it += 1
@@ -305,8 +323,11 @@ def _iterate(r: _Rows, active, step, tol: float, maxiter: int, state: dict | Non
             done = live.copy()
         fin = np.flatnonzero(done)                # integer indices: several times faster than masks
         if fin.size:
-            t[idx[fin]] = tt[fin]
-            iters[idx[fin]] = it
+            rows = idx[fin]
+            t[rows] = tt[fin]
+            iters[rows] = it
+            for key, out in last_of.items():
+                out[rows] = st[key][fin]
             live[fin] = False
             n_live -= fin.size
             if n_live <= COMPACT * live.size:
@@ -318,7 +339,7 @@ def _iterate(r: _Rows, active, step, tol: float, maxiter: int, state: dict | Non
                 st = {key: val[keep] for key, val in st.items()}
                 watch, last = watch[keep], last[keep]
                 live = live[keep]
-    return t, conv, iters
+    return t, conv, iters, last_of
 
 
 #: slots of the work memory: y and v (2), 1/v (1), the iterations' scratch (4), temporaries (2), and
@@ -466,6 +487,10 @@ SWEEP_ROWS = 1024
 #: points of an upward sweep with no bracket above (t + step·2^j up to j = UP_POINTS - 1)
 UP_POINTS = 40
 
+#: when at least this fraction of rows starts at tau² = 0, the rows that stay there are settled
+#: before the iterations (below it, gathering the other rows' columns costs more than it saves)
+SETTLE_AT_START = 1 / 16
+
 #: tau² below this fraction of a row's smallest vi counts as at the boundary when the score there
 #: is negative and scoring aims below 0
 NEAR_ZERO = 1e-3
@@ -504,8 +529,11 @@ def _fisher(r: _Rows, m: str, ctl):
         if anyback:                                                # ... except a step taken back
             st["plain"] |= back
             up, down = up & ~back, down & ~back
-        np.putmask(lo, up, np.maximum(lo, t))                      # not ufuncs with where=: ~5x slower
-        np.putmask(hi, down, np.minimum(hi, t))
+        # lo = max(lo, t) where up, hi = min(hi, t) where down, without masks (t >= 0 and lo >= 0,
+        # so t·up is t or a harmless 0; t/down is t or inf, or NaN at t = 0, which fmin skips):
+        # several times faster than putmask on scattered masks
+        np.maximum(lo, t * up, out=lo)
+        np.fmin(hi, t / down, out=hi)
         # Newton's step on N/D: t - (N/D) / (N/D)'. It must head where scoring heads (sign of the
         # score) and stay inside the bracket; after a step back, only once a sign change brackets the root
         cand = t - n * d / (dn * d - n * dd)
@@ -562,7 +590,6 @@ def _fisher(r: _Rows, m: str, ctl):
             done[swept] = True
         st["done"] = done
         st["newt"], st["n"], st["dn"], st["d"], st["t"] = ~bad, n, dn, d, t
-        slope[st["row"]] = dn / d * stepadj                        # F'(tau²) - 1, kept for the verdict
         np.putmask(cand, stay, t)
         return cand
 
@@ -571,9 +598,19 @@ def _fisher(r: _Rows, m: str, ctl):
     state = {"start": t0.copy(), "lo": np.zeros(k.size), "hi": np.full(k.size, np.inf),
              "newt": np.zeros(k.size, dtype=bool), "plain": np.zeros(k.size, dtype=bool), "n": nan, "dn": nan,
              "t": nan, "d": nan, "row": np.arange(k.size)}
-    slope = np.zeros(k.size)
     cap = min(NEWTON_CAP, maxiter)
-    t, ok, iters = _iterate(r, multi, newton, thr, cap, state, rel=ulps)
+    active, settled = multi, None
+    start0 = multi & (t0 == 0.0)
+    if np.count_nonzero(start0) >= SETTLE_AT_START * k.size:
+        # rows starting at 0 whose score there is not positive stay at 0 (the first step's ``stay``):
+        # told apart from the fixed-effect sums instead of carried through the full-size passes
+        settled = start0 & (_numerator_at_zero(r, m, k) <= 0.0)
+        active = multi & ~settled
+    t, ok, iters, last = _iterate(r, active, newton, thr, cap, state, rel=ulps, final=("dn", "d"))
+    if settled is not None:
+        iters[settled] = 1
+    with np.errstate(divide="ignore", invalid="ignore"):
+        slope = np.where(multi, last["dn"] / last["d"] * stepadj, 0.0)   # F'(tau²) - 1 at the last step
     t = np.where(multi, np.maximum(t, 0.0), 0.0)
     conv = ok & _scoring_would_converge(t, t0, slope, thr, maxiter)
     for i in np.flatnonzero(multi & ~ok):                    # the few rows Newton did not settle
@@ -595,6 +632,18 @@ def _fisher(r: _Rows, m: str, ctl):
     else:
         se = np.sqrt(2.0 * k * k / np.maximum(k - 1, 1)) / s
     return t, se, conv, iters, w, s, mean
+
+
+def _numerator_at_zero(r: _Rows, m: str, k):
+    """The score numerator N of :func:`_score_parts` at tau² = 0, from the fixed-effect sums."""
+    w0, s0, s0_2, q0 = r.fixed()
+    if m == "EB":
+        return q0 * (k / (k - 1)) - k
+    u = r.tmp()
+    np.subtract(r.y, r.mean0, out=u)
+    np.multiply(w0, u, out=u)
+    uu = _colsum(np.multiply(u, u, out=u))
+    return uu - s0 if m == "ML" else uu - (s0 - s0_2 / s0)
 
 
 def _score_numerator(y, v, same, kk, t, m):
@@ -626,8 +675,7 @@ def _scores_along(y, v, same, kk, counts, m, place):
 
 def _falsi(lo, hi, n_lo, n_hi):
     """Regula falsi between ``lo`` and ``hi``; the midpoint where it is not strictly inside."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        falsi = lo - n_lo * (hi - lo) / (n_hi - n_lo)
+    falsi = lo - n_lo * (hi - lo) / (n_hi - n_lo)             # (pool_many ignores x/0 and 0/0)
     return np.where(np.isfinite(falsi) & (falsi > lo) & (falsi < hi), falsi, 0.5 * (lo + hi))
 
 
@@ -708,7 +756,7 @@ def _global_max(r: _Rows, t, w, s, m, scratch: _Scratch):
     if not (t > 0).any():
         return t, s, None
     e, a = scratch.get(w.shape)[:2]
-    w0, s0, _, _, q0 = r.fixed()
+    w0, s0, _, q0 = r.fixed()
     b = np.where(r.same, r.y[0], _colsum(np.multiply(w, r.y, out=a)) / s)
     np.subtract(r.y, b, out=e)
     np.multiply(w, e, out=a)
@@ -716,14 +764,15 @@ def _global_max(r: _Rows, t, w, s, m, scratch: _Scratch):
     logs = _log_ratio_sum(t, w0, a)
     gain = -0.5 * (logs + wee - q0)                           # loglik(t) - loglik(0)
     if m == "REML":
-        gain -= 0.5 * (np.log(s) - np.log(s0))
+        gain -= 0.5 * np.log(s / s0)
     drop = (gain < 0.0) & (t > 0)
     if not drop.any():
         return t, s, b
-    w[:, drop] = w0[:, drop]
+    rows = np.flatnonzero(drop)
+    w[:, rows] = w0[:, rows]
     s, b = s.copy(), b.copy()
-    s[drop] = s0[drop]
-    b[drop] = np.where(r.same[drop], r.y[0, drop], _colsum(w0[:, drop] * r.y[:, drop]) / s0[drop])
+    s[rows] = s0[rows]
+    b[rows] = r.mean0[rows]
     return np.where(drop, 0.0, t), s, b
 
 
@@ -746,7 +795,7 @@ def _pm(r: _Rows, ctl):
     """Safeguarded Newton on Q(tau²) = k - 1 (bracketed, falls back to bisection), all rows at once."""
     k = r.k.astype(float)
     hi_end = float(ctl["tau2_max"])
-    need = (r.k > 1) & (r.fixed()[4] >= k - 1)
+    need = (r.k > 1) & (r.fixed()[3] >= k - 1)
     too_high = np.zeros(k.size, dtype=bool)
     if need.any():   # no root below tau2_max: metafor refuses; here that row is NaN, converged False
         too_high = need & (r.q(np.full(k.size, hi_end)) > k - 1)
@@ -771,8 +820,8 @@ def _pm(r: _Rows, ctl):
 
     scratch = r.work.scratch(_ITER, 2)
     state = {"lo": np.zeros(k.size), "hi": np.full(k.size, hi_end)}
-    t, conv, iters = _iterate(r, need, step, float(ctl["tol"]), int(ctl["maxiter"]), state,
-                              rel=4 * np.finfo(float).eps)
+    t, conv, iters, _ = _iterate(r, need, step, float(ctl["tol"]), int(ctl["maxiter"]), state,
+                                 rel=4 * np.finfo(float).eps)
     t[too_high] = np.nan
     conv[too_high] = False
     se = np.sqrt(2.0 * k * k / np.maximum(k - 1, 1)) / _colsum(r.w(t))
@@ -865,8 +914,14 @@ def _pool_many(yi, vi, method, test, level, control) -> BatchResult:
     else:
         tau2, se_tau2 = _closed_form(r, m)
     single = r.k == 1
-    tau2 = np.where(single, 0.0, tau2)
-    se_tau2 = np.where(single | (m == "EE"), np.nan, se_tau2)
+    some_single = bool(single.any())
+
+    def unless_single(a, alt):
+        """``a`` with ``alt`` on the rows of one study (``np.where`` only when there are some)."""
+        return np.where(single, alt, a) if some_single else a
+
+    tau2 = unless_single(tau2, 0.0)
+    se_tau2 = np.full(n, np.nan) if m == "EE" else unless_single(se_tau2, np.nan)
     k = r.k.astype(float)
     if w is None:                                # fresh memory: the result keeps it
         w = np.add(r.v, tau2)
@@ -876,32 +931,35 @@ def _pool_many(yi, vi, method, test, level, control) -> BatchResult:
     se = np.sqrt(1.0 / s)
     alpha = 1.0 - float(level) / 100.0
     knha = (t_name == "knha") & ~single
-    df = np.where(knha, k - 1, np.nan)
-    if knha.any():
+    some_knha = bool(knha.any())
+    crit = special.ndtri(1 - alpha / 2)
+    df = np.full(n, np.nan)
+    if some_knha:
+        df[knha] = k[knha] - 1
         e = y - b
         s2w = _colsum(w * e * e) / np.maximum(k - 1, 1)
         se = np.where(knha, np.sqrt(s2w / s), se)
-    crit = np.full(n, special.ndtri(1 - alpha / 2))
-    if knha.any():   # t quantiles are costly: one per distinct df
-        dfs, inv = np.unique(r.k[knha] - 1, return_inverse=True)
+        crit = np.full(n, crit)
+        dfs, inv = np.unique(r.k[knha] - 1, return_inverse=True)   # t quantiles are costly: one per df
         crit[knha] = special.stdtrit(dfs, 1 - alpha / 2)[inv]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        stat = np.where(se > 0, b / se, np.where(b == 0, np.nan, np.copysign(np.inf, b)))
+    stat = b / se
+    zero_se = ~(se > 0)
+    if zero_se.any():
+        stat[zero_se] = np.where(b[zero_se] == 0, np.nan, np.copysign(np.inf, b[zero_se]))
     p = 2 * special.ndtr(-np.abs(stat))
-    if knha.any():
+    if some_knha:
         p[knha] = 2 * special.stdtr(k[knha] - 1, -np.abs(stat[knha]))
-    _, s0, s0_2, _, q0 = r.fixed()
-    q = np.where(single, 0.0, q0)
-    q_p = np.where(single, 1.0, chi2_sf(np.maximum(r.k - 1, 1), q))
+    _, s0, s0_2, q0 = r.fixed()
+    q = unless_single(q0, 0.0)
+    q_p = unless_single(chi2_sf(np.maximum(r.k - 1, 1), q), 1.0)
     trp = s0 - s0_2 / s0
-    with np.errstate(divide="ignore", invalid="ignore"):
-        vt = np.where(single, 0.0, (k - 1) / trp)
-        if m == "EE":
-            i2 = np.where(q > 0, np.maximum(0.0, 100 * (q - (k - 1)) / q), 0.0)
-            h2 = np.where(single, 1.0, q / np.maximum(k - 1, 1))
-        else:
-            i2 = np.where(single, 0.0, 100 * tau2 / (vt + tau2))
-            h2 = np.where(single, 1.0, tau2 / vt + 1.0)
+    vt = unless_single((k - 1) / trp, 0.0)
+    if m == "EE":
+        i2 = np.where(q > 0, np.maximum(0.0, 100 * (q - (k - 1)) / q), 0.0)
+        h2 = unless_single(q / np.maximum(k - 1, 1), 1.0)
+    else:
+        i2 = unless_single(100 * tau2 / (vt + tau2), 0.0)
+        h2 = unless_single(tau2 / vt + 1.0, 1.0)
     half = crit * np.sqrt(se * se + tau2)
     pi_lo = np.full(n, np.nan) if m == "EE" else b - half
     pi_hi = np.full(n, np.nan) if m == "EE" else b + half
