@@ -281,6 +281,38 @@ def test_pool_many_equals_loop(method, test):
         np.testing.assert_allclose(b.weights[i, : ks[i]], f.weights, rtol=1e-8)
 
 
+@pytest.mark.parametrize("method", ["ML", "REML", "EB"])
+def test_pool_many_settles_rows_that_stay_at_zero_before_iterating(method, monkeypatch):
+    """Rows that start at tau² = 0 with a score there that is not positive are settled from the
+    fixed-effect sums, before the full-size passes: they must end where single fits end, after one
+    step, and must not be in the working set of the first pass. The other rows starting at 0
+    (score positive) must still iterate to the single fit's root."""
+    import meta.batch as mb
+
+    first_pass = []
+    iterate = mb._iterate
+
+    def spy(r, active, *a, **kw):
+        first_pass.append(active.copy())
+        return iterate(r, active, *a, **kw)
+
+    monkeypatch.setattr(mb, "_iterate", spy)
+    rng = np.random.default_rng(3)
+    v = rng.uniform(0.01, 0.5, (400, 8))
+    y = rng.normal(0.0, np.sqrt(v + np.where(np.arange(400)[:, None] % 2 == 0, 0.0, 0.3)))  # half homogeneous
+    b = pool_many(y, v, method=method)
+    settled = ~first_pass[0]
+    assert settled.sum() >= 400 / 16                   # enough rows for the settling path to run
+    assert (b.tau2[settled] == 0.0).all() and (b.iterations[settled] == 1).all() and b.converged[settled].all()
+    he = mb._he(mb._Rows(np.ascontiguousarray(y.T), np.ascontiguousarray(v.T), None))
+    assert (first_pass[0] & (he <= 0)).any()           # some rows start at 0 and still iterate (score > 0)
+    for i in range(len(y)):
+        f = rma(y[i], v[i], method)
+        assert b.converged[i] == f.converged, f"row {i}"
+        np.testing.assert_allclose([b.tau2[i], b.estimate[i]], [f.tau2, f.estimate], rtol=1e-8, atol=1e-10,
+                                   err_msg=f"row {i}")
+
+
 @pytest.mark.parametrize("method", ["ML", "REML"])
 def test_pool_many_boundary_check_on_wide_rows_matches_single_fits(method):
     """Wide rows with tau² far above the vi: the product behind the boundary check leaves the float
