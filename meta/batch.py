@@ -282,7 +282,8 @@ COMPACT = 1 / 2
 def _iterate(r: _Rows, active, step, tol: float, maxiter: int, state: dict | None = None, rel: float = 0.0,
              final: tuple[str, ...] = ()):
     """Advance tau² from 0 or the given start with ``step(y, v, same, k, t, state) -> new t`` on the
-    unfinished rows (``y``, ``v`` given as width × rows, see :func:`_colsum`) until |change| <= tol + rel·|t| (or the step sets ``state["done"]``).
+    unfinished rows (``y``, ``v`` given as width × rows, see :func:`_colsum`) until |change| <= tol or
+    <= rel·t (or the step sets ``state["done"]``); the steps keep tau² >= 0.
 
     Finished rows are frozen in place and the working set (with every per-row array in ``state``,
     e.g. root brackets) is compacted only once ``1 - COMPACT`` of it has finished: copying the rows out
@@ -313,7 +314,7 @@ def _iterate(r: _Rows, active, step, tol: float, maxiter: int, state: dict | Non
         moved = new - tt
         change = np.abs(moved)
         # |change| <= tol or <= rel·|new|, as one comparison (NaN compares False either way)
-        done = change <= (np.maximum(rel * np.abs(new), tol) if rel else tol)
+        done = change <= (np.maximum(new * rel, tol) if rel else tol)       # tau² >= 0: no abs
         if "done" in st:                      # the step may know a row is finished (Newton's last step)
             done |= st.pop("done")
         done &= live
@@ -451,33 +452,38 @@ def _score_parts(y, v, same, kk, t, m, scratch: _Scratch):
     g = _colsum(wua)                                          # G_2
     a3 = _colsum(np.multiply(wua, u, out=a))
     uu = _colsum(np.multiply(u, u, out=a))                    # y'PPy = A_2
-    upu = a3 - g * g / s                                      # y'PPPy
+    rs = 1.0 / s
+    upu2 = 2.0 * (a3 - g * g * rs)                            # 2 y'PPPy
     np.multiply(w, w, out=a)
     s2 = _colsum(a)
     s3 = _colsum(np.multiply(a, w, out=a))
     if m == "ML":
-        return uu - s, s2, s2 - 2.0 * upu, -2.0 * s3
-    q2 = s2 / s
-    dd = -2.0 * s3 + 6.0 * _colsum(np.multiply(a, w, out=a)) / s - 6.0 * q2 * s3 / s + 2.0 * q2 * q2 * q2
-    trpp = s2 - 2.0 * s3 / s + s2 * s2 / (s * s)
-    return uu - (s - s2 / s), trpp, trpp - 2.0 * upu, dd
+        return uu - s, s2, s2 - upu2, -2.0 * s3
+    # (per-row vectors: each operation a numpy call, which costs more than its arithmetic in the
+    # later passes, so the algebra is arranged for few of them)
+    q2, q3 = s2 * rs, s3 * rs
+    q22 = q2 * q2
+    dd = 6.0 * (_colsum(np.multiply(a, w, out=a)) * rs - q2 * q3) + 2.0 * (q22 * q2 - s3)
+    trpp = s2 - 2.0 * q3 + q22
+    return uu - s + q2, trpp, trpp - upu2, dd
 
 
 def _halved(t, adj):
     """metafor's step halving: halve a step that would cross below 0 until it does not (exact in
     floating point, so the number of halvings is found from the exponents instead of a loop), and
     stay at 0 when the step there is negative. (Runs under pool_many's errstate.)"""
-    adj = np.where((t == 0.0) & (adj < 0.0), 0.0, adj)   # halving would underflow to -0: stay at 0
-    neg = np.flatnonzero(t + adj < 0.0)
+    out = t + adj
+    neg = np.flatnonzero(out < 0.0)
     if neg.size:
         tn, an = t[neg], adj[neg]
-        an = np.ldexp(an, -np.maximum(np.ceil(np.log2(-an / tn)) - 1, 0).astype(int))
+        an = np.where(tn > 0.0, an, 0.0)     # at 0: halving would underflow to -0, so stay (fmax: 0/0)
+        an = np.ldexp(an, -np.fmax(np.ceil(np.log2(-an / tn)) - 1, 0).astype(int))
         over = tn + an < 0.0
         while over.any():                # at most a step or two past the estimate from the exponents
             an = np.where(over, an / 2.0, an)
             over = tn + an < 0.0
-        adj[neg] = an
-    return t + adj
+        out[neg] = tn + an
+    return out
 
 
 #: rows still unsettled after this many Newton steps are refitted one by one by metafor's scoring
@@ -555,37 +561,40 @@ def _fisher(r: _Rows, m: str, ctl):
             af = nf / d[fix] * stepadj
             score = _halved(tf, af)                                # scoring's own step
             alt = np.where((score <= lof) | (score >= hif), 0.5 * (lof + hif), score)
+            unbracketed = (nf < 0.0) & (lof == 0.0)                # heading down, no root known below
+            floor = near_zero[st["row"][fix]]
             # scoring aims below 0 (it halves its step) while tau² is tiny against every vi, where
             # the score is nearly linear and so has no root left above 0: go to the boundary
-            vmin = r.vmin()[st["row"][fix]]
-            down = (nf < 0.0) & (lof == 0.0) & (tf + af < 0.0) & (tf < NEAR_ZERO * vmin)
+            down = unbracketed & (tf + af < 0.0) & (tf < floor)
             # scoring creeping down with no root bracketed: at least halve tau² per step (a root
             # crossed shows as a sign change of the score and brackets it) ...
-            creep = (nf < 0.0) & (lof == 0.0) & (score > 0.5 * tf)
-            cand[fix] = np.where(down, 0.0, np.where(creep, 0.5 * tf, alt))
-            # ... and instead of one halving per pass, look at every halving point down to the
-            # boundary region in one pass: the first sign change brackets the root, none means 0
-            sweep = (nf < 0.0) & (lof == 0.0) & (tf >= NEAR_ZERO * vmin) & (t.size <= SWEEP_ROWS)
-            if anyback:
-                sweep &= ~back[fix]
-            if sweep.any():
-                rows = fix[sweep]
-                c, new_lo, new_hi, at_zero = _sweep_down(y[:, rows], v[:, rows], same[rows], kk[rows], tf[sweep],
-                                                         nf[sweep], NEAR_ZERO * vmin[sweep], m)
-                cand[rows] = c
-                lo[rows], hi[rows] = new_lo, new_hi
-                swept = rows[at_zero]
-            # scoring creeping up (the score rising where Newton would head down): look at t plus
-            # scoring's step times 1, 2, 4, ... in one pass, up to the bracket's top
-            rise = (nf > 0.0) & (af > 0.0) & (t.size <= SWEEP_ROWS)
-            if anyback:
-                rise &= ~back[fix]
-            if rise.any():
-                rows = fix[rise]
-                c, new_lo, new_hi = _sweep_up(y[:, rows], v[:, rows], same[rows], kk[rows], tf[rise], af[rise],
-                                              hif[rise], m)
-                cand[rows] = c
-                lo[rows], hi[rows] = new_lo, new_hi
+            half = 0.5 * tf
+            cand[fix] = np.where(down, 0.0, np.where(unbracketed & (score > half), half, alt))
+            if t.size <= SWEEP_ROWS:
+                # ... and once the working set is small, instead of one halving per pass, look at every
+                # halving point down to the boundary region in one pass: the first sign change
+                # brackets the root, none means 0
+                sweep = unbracketed & (tf >= floor)
+                # scoring creeping up (the score rising where Newton would head down): look at t plus
+                # scoring's step times 1, 2, 4, ... in one pass, up to the bracket's top
+                rise = (nf > 0.0) & (af > 0.0)
+                if anyback:
+                    ahead = ~back[fix]
+                    sweep &= ahead
+                    rise &= ahead
+                if sweep.any():
+                    rows = fix[sweep]
+                    c, new_lo, new_hi, at_zero = _sweep_down(y[:, rows], v[:, rows], same[rows], kk[rows],
+                                                             tf[sweep], nf[sweep], floor[sweep], m)
+                    cand[rows] = c
+                    lo[rows], hi[rows] = new_lo, new_hi
+                    swept = rows[at_zero]
+                if rise.any():
+                    rows = fix[rise]
+                    c, new_lo, new_hi = _sweep_up(y[:, rows], v[:, rows], same[rows], kk[rows], tf[rise],
+                                                  af[rise], hif[rise], m)
+                    cand[rows] = c
+                    lo[rows], hi[rows] = new_lo, new_hi
         if anyback:                                                # scoring's step from the last point
             cand[back] = _halved(st["t"][back], st["n"][back] / st["d"][back] * stepadj)
             bad |= back
@@ -599,6 +608,7 @@ def _fisher(r: _Rows, m: str, ctl):
         np.putmask(cand, stay, t)
         return cand
 
+    near_zero = NEAR_ZERO * r.vmin()
     scratch = r.work.scratch(_ITER, 4)
     nan = np.full(k.size, np.nan)
     state = {"start": t0.copy(), "lo": np.zeros(k.size), "hi": np.full(k.size, np.inf),
