@@ -1,14 +1,15 @@
 """Speed of meta/ core, measured in one run: single fits, pool_many vs a loop, pool_many vs PyMARE.
 
-Run: ``python benchmarks/meta_bench.py [--n 10000] [--repeat 20] [--rounds 10]``. Figures are
+Run: ``python benchmarks/meta_bench.py [--n 10000] [--repeat 20] [--rounds 20]``. Figures are
 CPU times (``time.process_time``: on a shared machine wall time mostly measures the other
 processes); the ratios (loop / batch, PyMARE / litmeta) are the comparable part. A batch call
 lasts ~10 ms, so one disturbed call moves it by half; best-of-``repeat`` finds an undisturbed one.
 The loop against the batch is measured in pairs: on the VM this was written on, the same loop of
 10,000 fits measured anywhere from 8.5 to 16.7 s as the machine went through slow and fast spells,
 so a loop timed at one moment and a batch at another compare two machine states. Instead the loop
-runs in ``rounds`` chunks, each timed right after the best of a few batch calls; each round gives
-a ratio (the chunk scaled to all rows, over that round's batch), and the median round is reported.
+runs in ``rounds`` chunks (half a second of fits each at the defaults), each timed right after
+the best of a few batch calls; each round gives a ratio (the chunk scaled to all rows, over that
+round's batch), and the median round is reported, with the unpaired ratio beside it.
 Goals from the issue: single REML < 1 ms at k = 10 and < 20 ms at k = 1000; pool_many >= 1000x a
 Python loop of single fits (``meta.pool`` on a yi/vi DataFrame, the issue's baseline; the lean
 ``meta.model.rma`` loop is printed too) and no slower than PyMARE's batched estimator.
@@ -66,7 +67,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--n", type=int, default=10_000, help="meta-analyses in the batch (k = 10 each)")
     ap.add_argument("--repeat", type=int, default=20)
-    ap.add_argument("--rounds", type=int, default=10, help="paired (batch, loop chunk) measurements")
+    ap.add_argument("--rounds", type=int, default=20, help="paired (batch, loop chunk) measurements")
     args = ap.parse_args()
     rng = np.random.default_rng(20261122)
 
