@@ -492,8 +492,9 @@ def _halved(t, adj):
 #: hundreds of scoring steps (10 µs each) when refitted, so the cap lets it finish in the batch.
 NEWTON_CAP = 60
 
-#: once the working set is this small, rows creeping down to the boundary check all their halving
-#: points in one pass (earlier, each pass over the many unfinished rows takes one halving step anyway)
+#: once the working set is this small (or half of it creeps down), rows creeping down to the boundary
+#: check all their halving points in one pass (earlier, each pass over the many unfinished rows takes
+#: one halving step anyway)
 SWEEP_ROWS = 1024
 
 #: points of an upward sweep with no bracket above (t + step·2^j up to j = UP_POINTS - 1)
@@ -570,8 +571,9 @@ def _fisher(r: _Rows, m: str, ctl):
             # crossed shows as a sign change of the score and brackets it) ...
             half = 0.5 * tf
             cand[fix] = np.where(down, 0.0, np.where(unbracketed & (score > half), half, alt))
-            if t.size <= SWEEP_ROWS:
-                # ... and once the working set is small, instead of one halving per pass, look at every
+            if t.size <= SWEEP_ROWS or 2 * np.count_nonzero(unbracketed) >= t.size:
+                # ... and once the working set is small, or at least half of it is rows creeping so
+                # (the passes then mostly serve them), instead of one halving per pass, look at every
                 # halving point down to the boundary region in one pass: the first sign change
                 # brackets the root, none means 0
                 sweep = unbracketed & (tf >= floor)
