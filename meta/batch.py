@@ -285,9 +285,10 @@ def _iterate(r: _Rows, active, step, tol: float, maxiter: int, state: dict | Non
     unfinished rows (``y``, ``v`` given as width × rows, see :func:`_colsum`) until |change| <= tol or
     <= rel·t (or the step sets ``state["done"]``); the steps keep tau² >= 0.
 
-    Finished rows are frozen in place and the working set (with every per-row array in ``state``,
-    e.g. root brackets) is compacted only once ``1 - COMPACT`` of it has finished: copying the rows out
-    every iteration would cost more than the arithmetic. Returns (t, converged, iterations, last),
+    Per-row arrays in ``state`` (e.g. root brackets) hold all rows or only the active ones.
+    Finished rows are frozen in place and the working set (with every per-row array in ``state``)
+    is compacted only once ``1 - COMPACT`` of it has finished: copying the rows out every iteration
+    would cost more than the arithmetic. Returns (t, converged, iterations, last),
     ``last`` holding each row's values of the ``final`` state keys at its last step (0 for rows
     not iterated)."""
     n = r.k.size
@@ -301,7 +302,7 @@ def _iterate(r: _Rows, active, step, tol: float, maxiter: int, state: dict | Non
         same, k, tt, st = r.same, r.k.astype(float), t, dict(state or {})
     else:
         same, k, tt = r.same[idx], r.k[idx].astype(float), t[idx]
-        st = {key: val[idx] for key, val in (state or {}).items()}
+        st = {key: val if val.size == idx.size else val[idx] for key, val in (state or {}).items()}
     last_of = {key: np.zeros(n) for key in final}
     watch = np.full(idx.size, np.inf)
     last = np.zeros(idx.size)  # each row's previous step, for the divergence check
@@ -612,10 +613,6 @@ def _fisher(r: _Rows, m: str, ctl):
 
     near_zero = NEAR_ZERO * r.vmin()
     scratch = r.work.scratch(_ITER, 4)
-    nan = np.full(k.size, np.nan)
-    state = {"start": t0.copy(), "lo": np.zeros(k.size), "hi": np.full(k.size, np.inf),
-             "newt": np.zeros(k.size, dtype=bool), "plain": np.zeros(k.size, dtype=bool), "n": nan, "dn": nan,
-             "t": nan, "d": nan, "row": np.arange(k.size)}
     cap = min(NEWTON_CAP, maxiter)
     active, settled = multi, None
     start0 = multi & (t0 == 0.0)
@@ -624,6 +621,11 @@ def _fisher(r: _Rows, m: str, ctl):
         # told apart from the fixed-effect sums instead of carried through the full-size passes
         settled = start0 & (_numerator_at_zero(r, m, k) <= 0.0)
         active = multi & ~settled
+    rows = np.flatnonzero(active)
+    nan = np.full(rows.size, np.nan)                      # the state of the rows iterated, made at their size
+    state = {"start": t0.copy(), "lo": np.zeros(rows.size), "hi": np.full(rows.size, np.inf),
+             "newt": np.zeros(rows.size, dtype=bool), "plain": np.zeros(rows.size, dtype=bool), "n": nan,
+             "dn": nan, "t": nan, "d": nan, "row": rows}
     t, ok, iters, last = _iterate(r, active, newton, thr, cap, state, rel=ulps, final=("dn", "d"))
     if settled is not None:
         iters[settled] = 1
