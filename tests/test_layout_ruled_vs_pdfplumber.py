@@ -14,7 +14,7 @@ import pytest
 from pdfplumber.table import TableFinder
 
 from extract.layout.cells import _EdgesPage, ruled_tables
-from extract.layout.rules import _edge
+from extract.layout.rules import edge as _edge
 
 
 def bits(x):

@@ -169,12 +169,12 @@ def test_title_by_type_size_agrees_with_the_info_title(docs):
 
 def test_pdfplumber_fallback_reads_the_same_paper(verify):
     """The path taken when pdfium rejects a file gives the same facts."""
-    from extract.readers.pdf import _assemble
+    from extract.readers.pdf import assemble
     from extract.readers.pdf_pages import read_with_plumber
 
     name = "okuracar2024_scand_j_immunol.pdf"
     pages, info, warnings = read_with_plumber(name, (PDF / name).read_bytes(), None)
-    doc = _assemble(name, pages, info, warnings)
+    doc = assemble(name, pages, info, warnings)
     assert doc.warnings and "pdfplumber" in doc.warnings[0]
     text = _flat(doc.text)
     for fact in verify.SIMPLE[name][1]:

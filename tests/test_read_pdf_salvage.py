@@ -397,7 +397,7 @@ def test_bytes_without_content_streams_still_give_the_one_line_corrupt(shared):
         assert "\n" not in msg and msg.startswith("x.pdf: corrupt or truncated PDF (neither pdfium nor pdfminer")
 
 
-@pytest.mark.parametrize("target", ["salvage_pages", "_assemble"])
+@pytest.mark.parametrize("target", ["salvage_pages", "assemble"])
 def test_a_failing_salvage_gives_one_corrupt_line_naming_the_file(tmp_path, monkeypatch, target):
     """A bug in the salvage (or bytes it did not foresee) must not reach the user as a traceback, nor
     hide behind the parsers' refusal: one Corrupt line that names the file and the failure's type."""

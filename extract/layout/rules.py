@@ -11,10 +11,29 @@ THIN = 2.0  # a path thinner than this (points) is a rule
 MIN_LEN = 5.0
 
 
-def _edge(x0: float, top: float, x1: float, bottom: float, orientation: str) -> dict:
+def edge(x0: float, top: float, x1: float, bottom: float, orientation: str) -> dict:
+    """One pdfplumber edge dict (top-down page coordinates)."""
     return {"x0": x0, "x1": x1, "top": top, "bottom": bottom, "doctop": top,
             "width": x1 - x0, "height": bottom - top, "orientation": orientation,
             "object_type": "line"}
+
+
+def box_edges(x0: float, top: float, x1: float, bottom: float) -> list[dict]:
+    """The edges a straight path with this box gives the table finder: a thin one is a rule
+    (horizontal or vertical, along its middle), a rectangle gives its four sides as pdfplumber
+    does, anything else (a dot, a short tick) none. Shared by the reader and the salvage of
+    truncated files, so both classify paths alike."""
+    w, h = x1 - x0, bottom - top
+    if h <= THIN and w >= MIN_LEN:
+        y = (top + bottom) / 2
+        return [edge(x0, y, x1, y, "h")]
+    if w <= THIN and h >= MIN_LEN:
+        x = (x0 + x1) / 2
+        return [edge(x, top, x, bottom, "v")]
+    if w > THIN and h > THIN:
+        return [edge(x0, top, x1, top, "h"), edge(x0, bottom, x1, bottom, "h"),
+                edge(x0, top, x0, bottom, "v"), edge(x1, top, x1, bottom, "v")]
+    return []
 
 
 def page_edges(page, page_top: float) -> list[dict]:
@@ -26,17 +45,7 @@ def page_edges(page, page_top: float) -> list[dict]:
     """
     edges: list[dict] = []
     for left, bottom, right, top in small_path_bounds(page.raw, 6):  # a C loop over the objects
-        x0, x1, t, b = left, right, page_top - top, page_top - bottom
-        w, h = x1 - x0, b - t
-        if h <= THIN and w >= MIN_LEN:
-            y = (t + b) / 2
-            edges.append(_edge(x0, y, x1, y, "h"))
-        elif w <= THIN and h >= MIN_LEN:
-            x = (x0 + x1) / 2
-            edges.append(_edge(x, t, x, b, "v"))
-        elif w > THIN and h > THIN:  # a rectangle: its four sides, as pdfplumber does
-            edges += [_edge(x0, t, x1, t, "h"), _edge(x0, b, x1, b, "h"),
-                      _edge(x0, t, x0, b, "v"), _edge(x1, t, x1, b, "v")]
+        edges += box_edges(left, page_top - top, right, page_top - bottom)
     return edges
 
 

@@ -64,7 +64,7 @@ def read_pdf(path: str | Path, data: bytes, password: str | None = None) -> Docu
     empty = [p.number for p in pages if not len(p.words)]
     if empty:
         warnings.append(f"pages without text layer (scanned?): {', '.join(map(str, empty))}")
-    return _assemble(Path(name).name, pages, info, warnings)
+    return assemble(Path(name).name, pages, info, warnings)
 
 
 def _mark_running(pages: list[PageData]) -> None:
@@ -143,7 +143,9 @@ def _lift_continuations(plan: list[tuple[PageData, list[tuple[str, object]]]]) -
             i += 3
 
 
-def _assemble(source: str, pages: list[PageData], info: dict, warnings: list[str]) -> Document:
+def assemble(source: str, pages: list[PageData], info: dict, warnings: list[str]) -> Document:
+    """The Document of read pages: running heads and feet marked, reading-order text with its
+    offset map, tables, sections and metadata (also what the salvage of a truncated file builds)."""
     _mark_running(pages)
     distinct: set[str] = set()  # each distinct word of the document keyed once
     for p in pages:

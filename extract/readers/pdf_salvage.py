@@ -37,10 +37,10 @@ import numpy as np
 from ..document import Document
 from ..errors import Corrupt
 from ..layout.glyphs import Glyphs
-from ..layout.rules import MIN_LEN, THIN, _edge
+from ..layout.rules import box_edges
 from ..layout.tables import find_tables
 from ..layout.words import make_words
-from .pdf import _assemble
+from .pdf import assemble
 from .pdf_content import PAINT_OPS, PATH_OPS, operations, text_streams
 from .pdf_guess import (
     UNKNOWN,
@@ -289,17 +289,9 @@ def _page_size(pages: list[_Page]) -> tuple[float, float, float, float, str]:
 
 def _edges(paths: list[tuple[float, float, float, float]], ox: float, top: float) -> list[dict]:
     """pdfplumber edges of straight paths (user space bounds), as ``page_edges`` classifies pdfium's."""
-    edges = []
+    edges: list[dict] = []
     for x0, y0, x1, y1 in paths:
-        left, t, right, b = x0 - ox, top - y1, x1 - ox, top - y0
-        w, h = right - left, b - t
-        if h <= THIN and w >= MIN_LEN:
-            edges.append(_edge(left, (t + b) / 2, right, (t + b) / 2, "h"))
-        elif w <= THIN and h >= MIN_LEN:
-            edges.append(_edge((left + right) / 2, t, (left + right) / 2, b, "v"))
-        elif w > THIN and h > THIN:
-            edges += [_edge(left, t, right, t, "h"), _edge(left, b, right, b, "h"),
-                      _edge(left, t, left, b, "v"), _edge(right, t, right, b, "v")]
+        edges += box_edges(x0 - ox, top - y1, x1 - ox, top - y0)
     return edges
 
 
@@ -410,7 +402,7 @@ def salvage_document(path: str, data: bytes, refused: Corrupt) -> Document:
         found = salvage_pages(data)
         if found is None:
             raise refused
-        doc = _assemble(Path(path).name, found.pages, {}, [found.warning])
+        doc = assemble(Path(path).name, found.pages, {}, [found.warning])
     except Corrupt:
         raise
     except Exception as exc:  # the user gets one line, never a traceback
