@@ -118,10 +118,13 @@ def _columns(y, v, mask, work: _Work) -> tuple[np.ndarray, np.ndarray, np.ndarra
     return yt, vt, mt
 
 
-def _take(a, idx, out):
-    """Columns ``idx`` of a (width × rows) array into ``out``. mode="clip" because with the default
-    mode numpy buffers ``out`` (a 3x slower gather); the indices here are always in range."""
-    return np.take(a, idx, axis=1, out=out, mode="clip")
+def _gather(work: _Work, slot: int, y, v, idx) -> tuple[np.ndarray, np.ndarray]:
+    """Columns ``idx`` of (width × rows) y and v, into the two work slots from ``slot``.
+    mode="clip" because with the default mode numpy buffers ``out`` (a 3x slower gather); the
+    indices here are always in range."""
+    y_set, v_set = work.get(slot, 2, (y.shape[0], idx.size))
+    return (np.take(y, idx, axis=1, out=y_set, mode="clip"),
+            np.take(v, idx, axis=1, out=v_set, mode="clip"))
 
 
 def _indices(mask):
@@ -169,8 +172,7 @@ class _Rows:
         arrays themselves (the iterations never write them)."""
         if idx.size == self.y.shape[1]:
             return self.y, self.v
-        y_set, v_set = self.work.get(slot, 2, (self.y.shape[0], idx.size))
-        return _take(self.y, idx, y_set), _take(self.v, idx, v_set)
+        return _gather(self.work, slot, self.y, self.v, idx)
 
     def fixed(self):
         """(w0 = 1/v, Σw0, Σw0², Q) at tau² = 0, computed once; the fixed-effect mean is kept as
@@ -189,12 +191,6 @@ class _Rows:
         w0 = self.fixed()[0]
         a = np.multiply(w0, w0, out=self.tmp())
         return _colsum(np.multiply(a, w0, out=a))
-
-    def vmin(self):
-        """Each row's smallest vi (padding is inf), computed once."""
-        if not hasattr(self, "_vmin"):
-            self._vmin = self.v.min(axis=0)
-        return self._vmin
 
     def w(self, t):
         return 1.0 / (self.v + t)
@@ -308,7 +304,7 @@ def _iterate(r: _Rows, active, step, tol: float, maxiter: int, state: dict | Non
     iters = np.zeros(n, dtype=int)
     idx = _indices(active)
     pair = 0                                  # which pair of work slots holds the gathered y and v
-    y, v = r.cols(idx, _SET)
+    y, v = r.cols(idx, _SET + 2 * pair)
     if idx.size == n:                     # every row: no need to gather copies (``t`` is not updated in place)
         same, k, tt, st = r.same, r.k.astype(float), t, dict(state or {})
     else:
@@ -353,8 +349,7 @@ def _iterate(r: _Rows, active, step, tol: float, maxiter: int, state: dict | Non
                 keep = _indices(live)
                 idx, same, k, tt = idx[keep], same[keep], k[keep], tt[keep]
                 pair ^= 1                         # into kept work memory: fresh arrays cost page faults
-                y_set, v_set = r.work.get(_SET + 2 * pair, 2, (y.shape[0], keep.size))
-                y, v = _take(y, keep, y_set), _take(v, keep, v_set)
+                y, v = _gather(r.work, _SET + 2 * pair, y, v, keep)
                 st = {key: val[keep] for key, val in st.items()}
                 watch, last = watch[keep], last[keep]
                 live = live[keep]
@@ -622,7 +617,7 @@ def _fisher(r: _Rows, m: str, ctl):
         np.putmask(cand, stay, t)
         return cand
 
-    near_zero = NEAR_ZERO * r.vmin()
+    near_zero = NEAR_ZERO * r.v.min(axis=0)                # each row's smallest vi (padding is inf)
     scratch = r.work.scratch(_ITER, 4)
     cap = min(NEWTON_CAP, maxiter)
     active, settled = multi, None
@@ -665,16 +660,23 @@ def _fisher(r: _Rows, m: str, ctl):
     return t, se, conv, iters, w, s, mean
 
 
+def _numerator_of(m: str, kk, s, a1=None, uu=None, s2=None):
+    """The score numerator N of :func:`_score_parts` from its sums at one tau²: Σw (``s``) and
+    Σw e² (``a1``, EB), or Σw²e² (``uu``) and for REML Σw² (``s2``)."""
+    if m == "EB":
+        return a1 * (kk / (kk - 1)) - kk
+    return uu - s if m == "ML" else uu - (s - s2 / s)
+
+
 def _numerator_at_zero(r: _Rows, m: str, k):
-    """The score numerator N of :func:`_score_parts` at tau² = 0, from the fixed-effect sums."""
+    """N at tau² = 0, from the fixed-effect sums."""
     w0, s0, s0_2, q0 = r.fixed()
     if m == "EB":
-        return q0 * (k / (k - 1)) - k
+        return _numerator_of(m, k, s0, a1=q0)
     u = r.tmp()
     np.subtract(r.y, r.mean0, out=u)
     np.multiply(w0, u, out=u)
-    uu = _colsum(np.multiply(u, u, out=u))
-    return uu - s0 if m == "ML" else uu - (s0 - s0_2 / s0)
+    return _numerator_of(m, k, s0, uu=_colsum(np.multiply(u, u, out=u)), s2=s0_2)
 
 
 def _score_numerator(y, v, same, kk, t, m):
@@ -685,12 +687,10 @@ def _score_numerator(y, v, same, kk, t, m):
     s = _colsum(w)
     e = y - np.where(same, y[0], _colsum(w * y) / s)
     if m == "EB":
-        return _colsum(w * e * e) * (kk / (kk - 1)) - kk
+        return _numerator_of(m, kk, s, a1=_colsum(w * e * e))
     np.multiply(w, e, out=e)
     uu = _colsum(np.multiply(e, e, out=e))
-    if m == "ML":
-        return uu - s
-    return uu - (s - _colsum(np.multiply(w, w, out=w)) / s)
+    return _numerator_of(m, kk, s, uu=uu, s2=None if m == "ML" else _colsum(np.multiply(w, w, out=w)))
 
 
 def _scores_along(y, v, same, kk, counts, m, place):
