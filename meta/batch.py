@@ -176,14 +176,18 @@ class _Rows:
 
     def fixed(self):
         """(w0 = 1/v, Σw0, Σw0², Q) at tau² = 0, computed once; the fixed-effect mean is kept as
-        ``self.mean0``."""
+        ``self.mean0`` and Q's terms w0·(y - mean0)² as ``self.we2_0`` (the score at 0 sums them
+        once more times w0)."""
         if not hasattr(self, "_fixed"):
-            w0 = self.work.get(_W0, 1)[0]
+            w0, we2 = self.work.get(_W0, 2)
             np.divide(1.0, self.v, out=w0)
             s = _colsum(w0)
             s2 = _colsum(np.multiply(w0, w0, out=self.tmp()))
             self.mean0 = self.mean(w0, s)
-            self._fixed = (w0, s, s2, self.q(None, w0, s, self.mean0))
+            np.subtract(self.y, self.mean0, out=we2)
+            np.multiply(we2, we2, out=we2)
+            self.we2_0 = np.multiply(w0, we2, out=we2)
+            self._fixed = (w0, s, s2, _colsum(we2))
         return self._fixed
 
     def fixed_s3(self):
@@ -199,11 +203,11 @@ class _Rows:
         s = _colsum(w) if s is None else s
         return np.where(self.same, self.y[0], _colsum(np.multiply(w, self.y, out=self.tmp())) / s)
 
-    def q(self, t, w=None, s=None, mean=None):
-        """Σ w (y - mean)² at tau² = t (or at the given weights and their mean)."""
+    def q(self, t, w=None):
+        """Σ w (y - mean)² at tau² = t (or at the given weights w = 1/(v + t))."""
         w = self.w(t) if w is None else w
         e = self.tmp()
-        np.subtract(self.y, self.mean(w, s) if mean is None else mean, out=e)
+        np.subtract(self.y, self.mean(w), out=e)
         np.multiply(e, e, out=e)
         return _colsum(np.multiply(w, e, out=e))
 
@@ -356,9 +360,10 @@ def _iterate(r: _Rows, active, step, tol: float, maxiter: int, state: dict | Non
     return t, conv, iters, last_of
 
 
-#: slots of the work memory: y and v (2), 1/v (1), the iterations' scratch (4), temporaries (2), and
-#: the compacted working set's y and v twice over (a compaction reads one pair and writes the other)
-_Y, _W0, _ITER, _TMP, _SET, _SLOTS = 0, 2, 3, 7, 9, 13
+#: slots of the work memory: y and v (2), 1/v and Q's terms at tau² = 0 (2), the iterations' scratch
+#: (4), temporaries (2), and the compacted working set's y and v twice over (a compaction reads one
+#: pair and writes the other)
+_Y, _W0, _ITER, _TMP, _SET, _SLOTS = 0, 2, 4, 8, 10, 14
 #: work memory a thread keeps between calls; a larger batch allocates its own and frees it
 KEEP_BYTES = 64 * 2**20
 
@@ -478,13 +483,17 @@ def _score_parts(y, v, same, kk, t, m, scratch: _Scratch):
 def _halved(t, adj):
     """metafor's step halving: halve a step that would cross below 0 until it does not (exact in
     floating point, so the number of halvings is found from the exponents instead of a loop), and
-    stay at 0 when the step there is negative. (Runs under pool_many's errstate.)"""
+    stay at 0 when the step there is negative. (Runs under pool_many's errstate.)
+
+    With |adj|/t = m·2^e (m in [1/2, 1), e from frexp), e - 1 halvings leave the step at least t
+    long and e make it shorter, so scaling by 2^(1-e) is never past metafor's count and the loop
+    adds the one halving left, if any (frexp instead of log2 and ceil: half the numpy calls)."""
     out = t + adj
     neg = _indices(out < 0.0)
     if neg.size:
         tn, an = t[neg], adj[neg]
-        an = np.where(tn > 0.0, an, 0.0)     # at 0: halving would underflow to -0, so stay (fmax: 0/0)
-        an = np.ldexp(an, -np.fmax(np.ceil(np.log2(-an / tn)) - 1, 0).astype(int))
+        an = np.where(tn > 0.0, an, 0.0)     # at 0: halving would underflow to -0, so stay (0/0: any e)
+        an = np.ldexp(an, 1 - np.frexp(an / tn)[1])
         over = tn + an < 0.0
         while _some(over):               # at most a step or two past the estimate from the exponents
             an = np.where(over, an / 2.0, an)
@@ -673,10 +682,7 @@ def _numerator_at_zero(r: _Rows, m: str, k):
     w0, s0, s0_2, q0 = r.fixed()
     if m == "EB":
         return _numerator_of(m, k, s0, a1=q0)
-    u = r.tmp()
-    np.subtract(r.y, r.mean0, out=u)
-    np.multiply(w0, u, out=u)
-    return _numerator_of(m, k, s0, uu=_colsum(np.multiply(u, u, out=u)), s2=s0_2)
+    return _numerator_of(m, k, s0, uu=_colsum(np.multiply(w0, r.we2_0, out=r.tmp())), s2=s0_2)
 
 
 def _score_numerator(y, v, same, kk, t, m):
