@@ -579,10 +579,17 @@ def _fisher(r: _Rows, m: str, ctl):
             score = _halved(tf, af)                                # scoring's own step
             alt = np.where((score <= lof) | (score >= hif), 0.5 * (lof + hif), score)
             unbracketed = (nf < 0.0) & (lof == 0.0)                # heading down, no root known below
-            floor = near_zero[st["row"][fix]]
+            rowf = st["row"][fix]
+            floor = near_zero[rowf]
             # scoring aims below 0 (it halves its step) while tau² is tiny against every vi, where
-            # the score is nearly linear and so has no root left above 0: go to the boundary
+            # the score is nearly linear and so has no root left above 0: go to the boundary, and
+            # stay there when the score at 0 is not positive (known: no pass needed to see it)
             down = unbracketed & (tf + af < 0.0) & (tf < floor)
+            settle = down & stays_at_zero[rowf]
+            if anyback:
+                settle &= ~back[fix]
+            if _some(settle):
+                swept = fix[settle]
             # scoring creeping down with no root bracketed: at least halve tau² per step (a root
             # crossed shows as a sign change of the score and brackets it) ...
             half = 0.5 * tf
@@ -606,7 +613,7 @@ def _fisher(r: _Rows, m: str, ctl):
                                                              tf[sweep], nf[sweep], floor[sweep], m)
                     cand[rows] = c
                     lo[rows], hi[rows] = new_lo, new_hi
-                    swept = rows[at_zero]
+                    swept = rows[at_zero] if swept is None else np.concatenate([swept, rows[at_zero]])
                 if _some(rise):
                     rows = fix[rise]
                     c, new_lo, new_hi = _sweep_up(y[:, rows], v[:, rows], same[rows], kk[rows], tf[rise],
@@ -630,11 +637,13 @@ def _fisher(r: _Rows, m: str, ctl):
     scratch = r.work.scratch(_ITER, 4)
     cap = min(NEWTON_CAP, maxiter)
     active, settled = multi, None
+    # a row at tau² = 0 whose score there is not positive stays there (the step's ``stay``): known
+    # for every row from the fixed-effect sums instead of from a pass at 0
+    stays_at_zero = _numerator_at_zero(r, m, k) <= 0.0
     start0 = multi & (t0 == 0.0)
     if np.count_nonzero(start0) >= SETTLE_AT_START * k.size:
-        # rows starting at 0 whose score there is not positive stay at 0 (the first step's ``stay``):
-        # told apart from the fixed-effect sums instead of carried through the full-size passes
-        settled = start0 & (_numerator_at_zero(r, m, k) <= 0.0)
+        # so rows starting at 0 that stay there are settled before the full-size passes
+        settled = start0 & stays_at_zero
         active = multi & ~settled
     rows = _indices(active)
     nan = np.full(rows.size, np.nan)                      # the state of the rows iterated, made at their size

@@ -446,6 +446,50 @@ def test_pool_many_sweeps_reach_the_single_fit_root(method, monkeypatch):
                                        err_msg=f"row {i}")
 
 
+@pytest.mark.parametrize("method", ["ML", "REML", "EB"])
+def test_pool_many_rows_sent_to_the_boundary_stay_there_without_another_pass(method, monkeypatch):
+    """A row whose scoring aims below 0 from a tau² tiny against its vi goes to the boundary; its
+    score at 0 is known from the fixed-effect sums, so where it is not positive the row is finished
+    there, instead of being carried into one more pass at 0 only to learn that. Every row a later
+    pass sees at tau² = 0 must therefore have a positive score there, some rows must have gone to 0
+    this way, and every row must still end where its single fit ends."""
+    import meta.batch as mb
+
+    at_zero_later, sent_down = [], []
+    iterate = mb._iterate
+
+    def spy(r, active, step, *a, **kw):
+        passes, finished = [0], set()              # finished rows ride along, frozen, until compaction
+
+        def watched(y, v, same, kk, t, st):
+            passes[0] += 1
+            rows = st["row"]
+            if passes[0] > 1:
+                at_zero_later.extend(i for i in rows[t == 0.0].tolist() if i not in finished)
+            cand = step(y, v, same, kk, t, st)
+            finished.update(rows[st["done"] | (cand == t)].tolist())
+            sent_down.extend(rows[(cand == 0.0) & (t > 0.0)].tolist())
+            return cand
+
+        return iterate(r, active, watched, *a, **kw)
+
+    monkeypatch.setattr(mb, "_iterate", spy)
+    rng = np.random.default_rng(20261122)
+    v = rng.uniform(0.01, 0.5, (1500, 10))
+    y = rng.normal(0.0, np.sqrt(v + 0.1))
+    b = pool_many(y, v, method=method)
+    assert sent_down                                   # the path ran
+    for i in set(at_zero_later):
+        n0 = mb._score_numerator(np.ascontiguousarray(y[i:i + 1].T), np.ascontiguousarray(v[i:i + 1].T),
+                                 np.array([False]), np.array([10.0]), np.zeros(1), method)
+        assert n0[0] > 0.0, f"row {i} was carried into a pass at 0 with score {n0[0]:g} there"
+    for i in set(sent_down):
+        f = rma(y[i], v[i], method)
+        assert b.converged[i] == f.converged, f"row {i}"
+        np.testing.assert_allclose([b.tau2[i], b.estimate[i]], [f.tau2, f.estimate], rtol=1e-8, atol=1e-10,
+                                   err_msg=f"row {i}")
+
+
 def test_pool_many_keeps_no_reference_to_its_work_memory():
     """pool_many reuses its work arrays between calls (and per thread): a result must not change
     when the next call runs, and concurrent calls in threads give the sequential answers."""
