@@ -572,24 +572,23 @@ def _fisher(r: _Rows, m: str, ctl):
         if _some(plain):
             bad |= plain & ~((lo > 0.0) & np.isfinite(hi))
         fix = _indices(bad & ~stay)                                # the rest is elementwise: only these rows
-        swept = None
+        at_zero = None                                             # rows finished at the boundary this pass
         if fix.size:
             tf, nf, lof, hif = t[fix], n[fix], lo[fix], hi[fix]
             af = nf / d[fix] * stepadj
             score = _halved(tf, af)                                # scoring's own step
             alt = np.where((score <= lof) | (score >= hif), 0.5 * (lof + hif), score)
             unbracketed = (nf < 0.0) & (lof == 0.0)                # heading down, no root known below
+            ahead = ~back[fix] if anyback else True                # rows stepping back: see below
             rowf = st["row"][fix]
             floor = near_zero[rowf]
             # scoring aims below 0 (it halves its step) while tau² is tiny against every vi, where
             # the score is nearly linear and so has no root left above 0: go to the boundary, and
             # stay there when the score at 0 is not positive (known: no pass needed to see it)
             down = unbracketed & (tf + af < 0.0) & (tf < floor)
-            settle = down & stays_at_zero[rowf]
-            if anyback:
-                settle &= ~back[fix]
+            settle = down & stays_at_zero[rowf] & ahead
             if _some(settle):
-                swept = fix[settle]
+                at_zero = fix[settle]
             # scoring creeping down with no root bracketed: at least halve tau² per step (a root
             # crossed shows as a sign change of the score and brackets it) ...
             half = 0.5 * tf
@@ -599,21 +598,18 @@ def _fisher(r: _Rows, m: str, ctl):
                 # (the passes then mostly serve them), instead of one halving per pass, look at every
                 # halving point down to the boundary region in one pass: the first sign change
                 # brackets the root, none means 0
-                sweep = unbracketed & (tf >= floor)
+                sweep = unbracketed & (tf >= floor) & ahead
                 # scoring creeping up (the score rising where Newton would head down): look at t plus
                 # scoring's step times 1, 2, 4, ... in one pass, up to the bracket's top
-                rise = (nf > 0.0) & (af > 0.0)
-                if anyback:
-                    ahead = ~back[fix]
-                    sweep &= ahead
-                    rise &= ahead
+                rise = (nf > 0.0) & (af > 0.0) & ahead
                 if _some(sweep):
                     rows = fix[sweep]
-                    c, new_lo, new_hi, at_zero = _sweep_down(y[:, rows], v[:, rows], same[rows], kk[rows],
+                    c, new_lo, new_hi, none_found = _sweep_down(y[:, rows], v[:, rows], same[rows], kk[rows],
                                                              tf[sweep], nf[sweep], floor[sweep], m)
                     cand[rows] = c
                     lo[rows], hi[rows] = new_lo, new_hi
-                    swept = rows[at_zero] if swept is None else np.concatenate([swept, rows[at_zero]])
+                    ends = rows[none_found]                        # disjoint from ``settle``: tf >= floor
+                    at_zero = ends if at_zero is None else np.concatenate([at_zero, ends])
                 if _some(rise):
                     rows = fix[rise]
                     c, new_lo, new_hi = _sweep_up(y[:, rows], v[:, rows], same[rows], kk[rows], tf[rise],
@@ -626,8 +622,8 @@ def _fisher(r: _Rows, m: str, ctl):
         # quadratic convergence: after a Newton step of relative size sqrt(threshold) the error left
         # is about threshold·tau², below what scoring's own stop leaves
         done = ~bad & (np.abs(cand - t) <= early * cand)
-        if swept is not None:
-            done[swept] = True
+        if at_zero is not None:
+            done[at_zero] = True
         st["done"] = done
         st["newt"], st["n"], st["dn"], st["d"], st["t"] = ~bad, n, dn, d, t
         np.putmask(cand, stay, t)
@@ -803,7 +799,7 @@ def _global_max(r: _Rows, t, w, s, m, scratch: _Scratch):
         return t, s, None
     e, a = scratch.get(w.shape)[:2]
     w0, s0, _, q0 = r.fixed()
-    b = np.where(r.same, r.y[0], _colsum(np.multiply(w, r.y, out=a)) / s)
+    b = r.mean(w, s)
     np.subtract(r.y, b, out=e)
     np.multiply(w, e, out=a)
     wee = _colsum(np.multiply(a, e, out=a))
