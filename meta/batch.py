@@ -608,16 +608,16 @@ def _fisher(r: _Rows, m: str, ctl):
                 rise = (nf > 0.0) & (af > 0.0) & ahead
                 if _some(sweep):
                     rows = fix[sweep]
-                    c, new_lo, new_hi, none_found = _sweep_down(y[:, rows], v[:, rows], same[rows], kk[rows],
-                                                             tf[sweep], nf[sweep], floor[sweep], m)
+                    c, new_lo, new_hi, none_found = _sweep_down(y, v, rows, same, kk, tf[sweep], nf[sweep],
+                                                                floor[sweep], m, scratch)
                     cand[rows] = c
                     lo[rows], hi[rows] = new_lo, new_hi
                     ends = rows[none_found]                        # disjoint from ``settle``: tf >= floor
                     at_zero = ends if at_zero is None else np.concatenate([at_zero, ends])
                 if _some(rise):
                     rows = fix[rise]
-                    c, new_lo, new_hi = _sweep_up(y[:, rows], v[:, rows], same[rows], kk[rows], tf[rise],
-                                                  af[rise], hif[rise], m)
+                    c, new_lo, new_hi = _sweep_up(y, v, rows, same, kk, tf[rise], af[rise], hif[rise], m,
+                                                  scratch)
                     cand[rows] = c
                     lo[rows], hi[rows] = new_lo, new_hi
         if anyback:                                                # scoring's step from the last point
@@ -694,28 +694,36 @@ def _numerator_at_zero(r: _Rows, m: str, k):
     return _numerator_of(m, k, s0, uu=_colsum(np.multiply(w0, r.we2_0, out=r.tmp())), s2=s0_2)
 
 
-def _score_numerator(y, v, same, kk, t, m):
+def _score_numerator(y, v, same, kk, t, m, w=None, a=None):
     """The score numerator N of :func:`_score_parts` alone (a third of its work), for (width × rows)
-    y and v at tau² = t."""
-    w = v + t
+    y and v at tau² = t; ``w``, ``a``: work arrays of their shape (fresh ones when not given)."""
+    w = np.add(v, t, out=w)
     np.divide(1.0, w, out=w)
     s = _colsum(w)
-    e = y - np.where(same, y[0], _colsum(w * y) / s)
+    b = np.where(same, y[0], _colsum(np.multiply(w, y, out=a)) / s)
+    e = np.subtract(y, b, out=a)
     if m == "EB":
-        return _numerator_of(m, kk, s, a1=_colsum(w * e * e))
+        np.multiply(w, e, out=w)
+        return _numerator_of(m, kk, s, a1=_colsum(np.multiply(w, e, out=w)))
     np.multiply(w, e, out=e)
     uu = _colsum(np.multiply(e, e, out=e))
     return _numerator_of(m, kk, s, uu=uu, s2=None if m == "ML" else _colsum(np.multiply(w, w, out=w)))
 
 
-def _scores_along(y, v, same, kk, counts, m, place):
-    """The score numerator at ``counts[i]`` points of each row i, all in one pass (every point a
-    column of its own); ``place(row, j)`` gives the points, j = 0, 1, ... within each row.
+def _scores_along(y, v, cols, same, kk, counts, m, place, scratch: _Scratch):
+    """The score numerator at ``counts[i]`` points of row i (column ``cols[i]`` of the working
+    set's y and v), all in one pass (every point a column of its own); ``place(row, j)`` gives the
+    points, j = 0, 1, ... within each row. The columns are gathered straight from the working set
+    into ``scratch``, which the pass's score no longer needs.
     Returns (each row's first index, the row of every point, the points, their scores)."""
     starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
     row = np.repeat(np.arange(counts.size), counts)
     points = place(row, np.arange(row.size) - starts[row])
-    vals = _score_numerator(y.take(row, axis=1), v.take(row, axis=1), same[row], kk[row], points, m)
+    at = cols[row]
+    yy, vv, w, a = scratch.get((y.shape[0], at.size))
+    np.take(y, at, axis=1, out=yy, mode="clip")             # see _gather for mode="clip"
+    np.take(v, at, axis=1, out=vv, mode="clip")
+    vals = _score_numerator(yy, vv, same[at], kk[at], points, m, w, a)
     return starts, row, points, vals
 
 
@@ -725,7 +733,7 @@ def _falsi(lo, hi, n_lo, n_hi):
     return np.where(np.isfinite(falsi) & (falsi > lo) & (falsi < hi), falsi, 0.5 * (lo + hi))
 
 
-def _sweep_down(y, v, same, kk, t, n, floor, m):
+def _sweep_down(y, v, cols, same, kk, t, n, floor, m, scratch: _Scratch):
     """Rows whose score is negative at ``t`` with no root bracketed below: the score at t/2, t/4, ...
     down to below ``floor`` and at 0, all in one pass.
 
@@ -736,8 +744,8 @@ def _sweep_down(y, v, same, kk, t, n, floor, m):
     such point settles the row at the boundary."""
     need = np.ceil(np.log2(t / floor)).clip(1, 60).astype(int)   # halvings to get below floor
     starts, _, points, vals = _scores_along(                          # and the boundary itself
-        y, v, same, kk, need + 1, m,
-        lambda row, j: np.where(j < need[row], np.ldexp(t[row], -(j + 1)), 0.0))
+        y, v, cols, same, kk, need + 1, m,
+        lambda row, j: np.where(j < need[row], np.ldexp(t[row], -(j + 1)), 0.0), scratch)
     total = points.size
     first = np.minimum.reduceat(np.where(vals >= 0.0, np.arange(total), total), starts)
     found = first < total
@@ -749,7 +757,7 @@ def _sweep_down(y, v, same, kk, t, n, floor, m):
     return np.where(found, falsi, 0.0), lo, np.where(found, above, t), ~found
 
 
-def _sweep_up(y, v, same, kk, t, step, top, m):
+def _sweep_up(y, v, cols, same, kk, t, step, top, m, scratch: _Scratch):
     """Rows whose score is positive at ``t`` while Newton would head down (the score still rising):
     the score at t + step·2^j, j = 0, 1, ... below ``top`` (the bracket's upper end, where the score
     is negative; inf when none is known yet), all in one pass.
@@ -759,8 +767,8 @@ def _sweep_up(y, v, same, kk, t, step, top, m):
     bracket): the last point below the first non-positive score and that point (or ``top``)."""
     span = np.where(np.isfinite(top), (top - t) / step, 2.0 ** (UP_POINTS - 1))
     need = np.ceil(np.log2(np.maximum(span, 1.0))).clip(1, UP_POINTS).astype(int)
-    starts, row, points, vals = _scores_along(y, v, same, kk, need, m,
-                                              lambda row, j: t[row] + np.ldexp(step[row], j))
+    starts, row, points, vals = _scores_along(y, v, cols, same, kk, need, m,
+                                              lambda row, j: t[row] + np.ldexp(step[row], j), scratch)
     total = points.size
     inside = points < top[row]
     first = np.minimum.reduceat(np.where((vals <= 0.0) & inside, np.arange(total), total), starts)
@@ -782,12 +790,16 @@ def _scoring_would_converge(t, t0, slope, thr: float, maxiter: int) -> np.ndarra
     the threshold. A root at 0 (t <= threshold) is reached at least halving the distance per step."""
     rho = np.abs(1.0 + slope)
     ok = (t <= thr) | (t == t0)
-    i = _indices(~ok & (rho < 1.0))                     # the logs only where they decide
-    t, rho, slope = t[i], rho[i], slope[i]
-    first = np.abs(t0[i] - t) * np.abs(slope)                 # about the size of the first step
+    first = np.abs(t0 - t) * np.abs(slope)                    # about the size of the first step
     stop = np.maximum(thr, 4 * np.finfo(float).eps * t)
+    # steps <= maxiter  <=>  first·rho^(maxiter - 1) <= stop. Where rho <= 1/2 that holds whenever
+    # first <= stop·2^(maxiter - 1) (capped at 1e300: a stricter test): most rows, without logs
+    sure = (rho <= 0.5) & (first <= stop * min(2.0 ** min(maxiter - 1, 1000), 1e300))
+    ok |= sure
+    i = _indices(~ok & (rho < 1.0))                     # the logs only where they decide
+    first, stop = first[i], stop[i]
     with np.errstate(divide="ignore", invalid="ignore"):
-        steps = np.where(first <= stop, 1.0, 1.0 + np.log(stop / first) / np.log(rho))
+        steps = np.where(first <= stop, 1.0, 1.0 + np.log(stop / first) / np.log(rho[i]))
     ok[i] = steps <= maxiter
     return ok
 

@@ -415,6 +415,37 @@ def test_pool_many_score_derivatives_match_central_differences(method):
         np.testing.assert_allclose(_score_numerator(*cols, same, kk, np.full(6, t), method), n, rtol=1e-12)
 
 
+def test_scoring_verdict_shortcut_agrees_with_counting_steps():
+    """``converged`` for ML/REML/EB says whether scoring would stop within maxiter steps:
+    1 + log(stop/first)/log(rho) of them. The batch skips the logs where rho <= 1/2 makes the
+    answer plain; on rates from 1e-9 to near 1, steps from tiny to huge and several maxiter and
+    thresholds, the verdicts must be the counted ones row for row."""
+    from meta.batch import _scoring_would_converge
+
+    rng = np.random.default_rng(9)
+    eps4 = 4 * np.finfo(float).eps
+    seen = []
+    for _ in range(60):
+        n = 4000
+        t = rng.exponential(rng.choice([1e-10, 1e-3, 1.0, 1e5]), n) * (rng.random(n) < 0.9)
+        t0 = t * np.exp(rng.normal(0.0, rng.choice([0.01, 1.0, 8.0]), n)) * (rng.random(n) < 0.95)
+        slope = -np.exp(rng.normal(rng.choice([-20.0, -3.0, 0.0, 1.0]), rng.choice([0.1, 1.0, 3.0]), n))
+        slope *= rng.choice([1.0, -1.0], n)
+        thr, maxiter = float(rng.choice([1e-12, 1e-5, 0.0])), int(rng.choice([1, 10, 100, 1000, 5000]))
+        rho = np.abs(1.0 + slope)
+        first, stop = np.abs(t0 - t) * np.abs(slope), np.maximum(thr, eps4 * t)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            steps = np.where(first <= stop, 1.0, 1.0 + np.log(stop / first) / np.log(rho))
+        want = (t <= thr) | (t == t0) | ((rho < 1.0) & (steps <= maxiter))
+        got = _scoring_would_converge(t, t0, slope, thr, maxiter)
+        assert (got == want).all(), f"thr {thr}, maxiter {maxiter}: {np.count_nonzero(got != want)} rows differ"
+        decided = ~((t <= thr) | (t == t0)) & (first > stop)          # rows the count decides
+        seen += [np.count_nonzero(decided & ~want), np.count_nonzero(decided & (rho <= 0.5) & want),
+                 np.count_nonzero(decided & (rho > 0.5) & (rho < 1.0))]
+    seen = np.array(seen)
+    assert min(seen[0::3].sum(), seen[1::3].sum(), seen[2::3].sum()) > 100   # both verdicts, both paths
+
+
 @pytest.mark.parametrize("method", ["ML", "REML", "EB"])
 def test_pool_many_sweeps_reach_the_single_fit_root(method, monkeypatch):
     """Rows whose score creeps down to the boundary or up from it are settled by the sweeps
