@@ -118,13 +118,12 @@ def _columns(y, v, mask, work: _Work) -> tuple[np.ndarray, np.ndarray, np.ndarra
     return yt, vt, mt
 
 
-def _gather(work: _Work, slot: int, y, v, idx) -> tuple[np.ndarray, np.ndarray]:
-    """Columns ``idx`` of (width × rows) y and v, into the two work slots from ``slot``.
-    mode="clip" because with the default mode numpy buffers ``out`` (a 3x slower gather); the
-    indices here are always in range."""
-    y_set, v_set = work.get(slot, 2, (y.shape[0], idx.size))
-    return (np.take(y, idx, axis=1, out=y_set, mode="clip"),
-            np.take(v, idx, axis=1, out=v_set, mode="clip"))
+def _gather(y, v, idx, out) -> tuple[np.ndarray, np.ndarray]:
+    """Columns ``idx`` of (width × rows) y and v, into the pair of arrays ``out`` (work memory of
+    shape width × idx.size). mode="clip" because with the default mode numpy buffers ``out`` (a 3x
+    slower gather); the indices here are always in range."""
+    return (np.take(y, idx, axis=1, out=out[0], mode="clip"),
+            np.take(v, idx, axis=1, out=out[1], mode="clip"))
 
 
 def _indices(mask):
@@ -174,7 +173,7 @@ class _Rows:
         arrays themselves (the iterations never write them)."""
         if idx.size == self.y.shape[1]:
             return self.y, self.v
-        return _gather(self.work, slot, self.y, self.v, idx)
+        return _gather(self.y, self.v, idx, self.work.get(slot, 2, (self.y.shape[0], idx.size)))
 
     def fixed(self):
         """(w0 = 1/v, Σw0, Σw0², Q) at tau² = 0, computed once; the fixed-effect mean is kept as
@@ -355,7 +354,7 @@ def _iterate(r: _Rows, active, step, tol: float, maxiter: int, state: dict | Non
                 keep = _indices(live)
                 idx, same, k, tt = idx[keep], same[keep], k[keep], tt[keep]
                 pair ^= 1                         # into kept work memory: fresh arrays cost page faults
-                y, v = _gather(r.work, _SET + 2 * pair, y, v, keep)
+                y, v = _gather(y, v, keep, r.work.get(_SET + 2 * pair, 2, (y.shape[0], keep.size)))
                 st = {key: val[keep] for key, val in st.items()}
                 watch, last = watch[keep], last[keep]
                 live = live[keep]
@@ -721,8 +720,7 @@ def _scores_along(y, v, cols, same, kk, counts, m, place, scratch: _Scratch):
     points = place(row, np.arange(row.size) - starts[row])
     at = cols[row]
     yy, vv, w, a = scratch.get((y.shape[0], at.size))
-    np.take(y, at, axis=1, out=yy, mode="clip")             # see _gather for mode="clip"
-    np.take(v, at, axis=1, out=vv, mode="clip")
+    _gather(y, v, at, (yy, vv))
     vals = _score_numerator(yy, vv, same[at], kk[at], points, m, w, a)
     return starts, row, points, vals
 
